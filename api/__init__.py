@@ -1,0 +1,1 @@
+"""digistrat's HTTP service: SPARQL endpoint, linked-data views, validation service."""

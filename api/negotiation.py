@@ -1,0 +1,68 @@
+"""Content negotiation: pick a media type from an Accept header (q-values, wildcards)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AcceptItem:
+    media_range: str
+    q: float
+    order: int
+
+    @property
+    def specificity(self) -> int:
+        if self.media_range == "*/*":
+            return 0
+        return 1 if self.media_range.endswith("/*") else 2
+
+    def matches(self, media_type: str) -> bool:
+        if self.media_range == "*/*":
+            return True
+        if self.media_range.endswith("/*"):
+            return media_type.split("/", 1)[0] == self.media_range[:-2]
+        return media_type == self.media_range
+
+
+def parse_accept(header: str | None) -> list[AcceptItem]:
+    """The items of an Accept header; a missing or empty header accepts everything."""
+    if not header or not header.strip():
+        return [AcceptItem("*/*", 1.0, 0)]
+    items = []
+    for order, part in enumerate(header.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        media_range = pieces[0].lower()
+        if not media_range or "/" not in media_range:
+            continue
+        q = 1.0
+        for param in pieces[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        items.append(AcceptItem(media_range, q, order))
+    return items
+
+
+def negotiate(header: str | None, offers: list[str]) -> str | None:
+    """The offer the client prefers most; ties go to the earlier offer. None: 406.
+
+    Each offer takes the q-value of the most specific media range that matches it.
+    """
+    items = parse_accept(header)
+    best: tuple[float, int] | None = None
+    chosen = None
+    for rank, offer in enumerate(offers):
+        matching = [i for i in items if i.matches(offer)]
+        if not matching:
+            continue
+        most_specific = max(matching, key=lambda i: (i.specificity, -i.order))
+        if most_specific.q <= 0:
+            continue
+        key = (most_specific.q, -rank)
+        if best is None or key > best:
+            best, chosen = key, offer
+    return chosen

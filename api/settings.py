@@ -1,0 +1,63 @@
+"""The service's settings: one list, with units in the names, read from flags and env."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the service. Environment: ``DIGISTRAT_`` + the name in capitals."""
+
+    host: str = field(default="127.0.0.1", metadata={"help": "Interface to listen on."})
+    port: int = field(default=8000, metadata={"help": "TCP port to listen on."})
+    base_iri: str = field(default="https://w3id.org/digistrat/", metadata={
+        "help": "Persistent base of the dataset's IRIs; mapped onto whatever host serves it."})
+    query_timeout_ms: int = field(default=10_000, metadata={
+        "help": "Hard time limit of one SPARQL query; a request may lower it, never raise it."})
+    max_result_rows: int = field(default=10_000, metadata={
+        "help": "Most rows (or triples) one query returns; past it the answer is truncated "
+                "and says so."})
+    max_request_bytes: int = field(default=1_000_000, metadata={
+        "help": "Largest request body accepted by /sparql."})
+    max_upload_bytes: int = field(default=2_000_000, metadata={
+        "help": "Largest body accepted by /validate."})
+    max_upload_triples: int = field(default=50_000, metadata={
+        "help": "Most triples a submission to /validate may hold."})
+    validation_timeout_ms: int = field(default=20_000, metadata={
+        "help": "Time limit of one validation."})
+    query_workers: int = field(default=2, metadata={
+        "help": "Processes that run SPARQL queries."})
+    service_allowlist: tuple[str, ...] = field(default=(), metadata={
+        "help": "Endpoints a SERVICE clause may call (comma-separated); empty: none."})
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Defaults, then ``DIGISTRAT_*`` variables, then ``overrides`` (not None)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get("DIGISTRAT_" + f.name.upper())
+            if raw is not None:
+                values[f.name] = parse_setting(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def parse_setting(name: str, raw: str) -> Any:
+    """A setting's value from text, typed as its default; ValueError names the setting."""
+    default = next(f.default for f in fields(Settings) if f.name == name)
+    try:
+        if isinstance(default, bool):
+            return raw.lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            value = int(raw)
+            if value < 0:
+                raise ValueError("must not be negative")
+            return value
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as err:
+        raise ValueError(f"setting {name}: {raw!r} is not valid ({err})") from None
+    return raw

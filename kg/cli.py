@@ -1,0 +1,319 @@
+"""The ``digistrat`` command: a thin adapter over ``kg`` (and ``api`` for serving)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import click
+import pyoxigraph as ox
+from rdflib import Graph
+
+from kg.errors import KGError, QueryError
+from kg.export import export as export_dumps
+from kg.formats import syntax_for_path, syntax_named
+from kg.namespaces import bind_prefixes
+from kg.project import Project
+from kg.queries import load_queries
+from kg.rdfio import graph_from_quads, parse_file
+from kg.sparql import RESULT_FORMATS, run_query, serialize_solutions, serialize_triples
+from kg.stats import instances_per_class, triples_per_graph
+from kg.store import Store
+from kg.submission import validate_submission
+from kg.validate import ValidationReport, validate
+
+EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
+    click.secho(f"error: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    if quiet:
+        return None
+    return lambda line: click.echo(line, err=True)
+
+
+def _project(root: str | None) -> Project:
+    try:
+        return Project.locate(root)
+    except FileNotFoundError as err:
+        _fail(str(err))
+
+
+def _load(project: Project, quiet: bool, store_path: Path | None = None) -> Store:
+    started = time.perf_counter()
+    try:
+        store = Store.load(project, store_path, progress=_progress(quiet))
+    except KGError as err:
+        _fail(str(err))
+    if not quiet:
+        click.echo(f"Loaded {len(store.graphs)} files ({len(store):,} quads) in "
+                   f"{time.perf_counter() - started:.2f} s", err=True)
+    return store
+
+
+root_option = click.option("--root", type=click.Path(file_okay=False, exists=True),
+                           help="The project folder (holding ontology/, shapes/, data/). "
+                           "Default: $DIGISTRAT_ROOT, the working directory, or this checkout.")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print no progress lines.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="digistrat")
+def main() -> None:
+    """digistrat: a knowledge graph of municipal digital strategies.
+
+    Load, validate, query and export the ontology, shapes and data of a project, or serve
+    them over HTTP (SPARQL endpoint, linked-data pages, validation service).
+    """
+
+
+# --- check -------------------------------------------------------------------------------
+
+
+@main.command()
+@root_option
+@quiet_option
+@click.option("--lang", type=click.Choice(["en", "de"]), default="en", show_default=True,
+              help="Language of the validation messages.")
+def check(root: str | None, quiet: bool, lang: str) -> None:
+    """Load everything, validate data/ against shapes/ and run every query in queries/.
+
+    Exit 0 when all is well, 1 on any shape violation or failing query, 2 when a file cannot
+    be read.
+    """
+    project = _project(root)
+    store = _load(project, quiet)
+    if not quiet:
+        click.echo("Validating data/ against shapes/ …", err=True)
+    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
+                      context=store.layer_graph("ontology"), lang=lang)
+    _print_text_report(report, "data/")
+    failed = not report.conforms
+    try:
+        queries = load_queries(project.queries_dir)
+    except ValueError as err:
+        _fail(str(err))
+    for query in queries:
+        try:
+            outcome = run_query(store, query.text)
+        except QueryError as err:
+            click.secho(f"query {query.name}: {err}", fg="red")
+            failed = True
+            continue
+        result = outcome.result
+        rows = int(bool(result)) if isinstance(result, ox.QueryBoolean) else len(list(result))
+        mark = "ok" if rows else "NO ROWS"
+        failed = failed or not rows
+        click.echo(f"query {query.name}: {rows} rows  {mark}")
+    sys.exit(EXIT_VIOLATIONS if failed else EXIT_OK)
+
+
+# --- validate ----------------------------------------------------------------------------
+
+
+@main.command(name="validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@root_option
+@click.option("--format", "output", type=click.Choice(["text", "json", "turtle"]),
+              default="text", show_default=True, help="How to print the report.")
+@click.option("--lang", type=click.Choice(["en", "de"]), default="en", show_default=True,
+              help="Language of the messages.")
+@click.option("--without-graph", is_flag=True,
+              help="Validate the files alone, without the project's data as context.")
+def validate_command(files: tuple[str, ...], root: str | None, output: str, lang: str,
+                     without_graph: bool) -> None:
+    """Validate RDF FILES against the shapes, in the context of the graph.
+
+    The files may reference municipalities, bodies and concepts already in the graph. Exit 0
+    when they conform, 1 on violations (warnings do not count), 2 when a file cannot be read.
+    """
+    project = _project(root)
+    submission = Graph()
+    bind_prefixes(submission.namespace_manager)
+    for name in files:
+        path = Path(name)
+        if not path.is_file():
+            _fail(f"{name}: no such file")
+        try:
+            syntax_for_path(path)
+            graph_from_quads(parse_file(path, source=name), submission)
+        except KGError as err:
+            _fail(str(err))
+    store = _load(project, quiet=True)
+    report = validate_submission(store, submission, lang=lang, with_data=not without_graph)
+    if output == "json":
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    elif output == "turtle":
+        click.echo(report.graph.serialize(format="turtle"))
+    else:
+        _print_text_report(report, ", ".join(files))
+    sys.exit(EXIT_OK if report.conforms else EXIT_VIOLATIONS)
+
+
+def _print_text_report(report: ValidationReport, what: str) -> None:
+    counts = report.counts()
+    verdict = "conforms" if report.conforms else "does not conform"
+    click.echo(f"{what} {verdict}: {counts['Violation']} violations, {counts['Warning']} "
+               f"warnings, {counts['Info']} infos")
+    colours = {"Violation": "red", "Warning": "yellow", "Info": "blue"}
+    for result in report.results:
+        click.secho(f"{result.severity}: {result.focus_node}", fg=colours[result.severity])
+        if result.path:
+            click.echo(f"  path:    {result.path}")
+        if result.value:
+            click.echo(f"  value:   {result.value}")
+        click.echo(f"  message: {result.message}")
+        click.echo(f"  shape:   {result.source_shape}")
+
+
+# --- query -------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("query")
+@root_option
+@click.option("--format", "output", default=None,
+              help="Result format: json, xml, csv, tsv for SELECT/ASK (default tsv); "
+              "turtle, ntriples, jsonld, rdfxml, trig, nquads for CONSTRUCT/DESCRIBE "
+              "(default turtle).")
+def query(query: str, root: str | None, output: str | None) -> None:
+    """Run a SPARQL QUERY (a .rq file, a name from queries/, or the query text)."""
+    project = _project(root)
+    text = query
+    path = Path(query)
+    named = project.queries_dir / f"{query}.rq"
+    if query.endswith(".rq") or path.is_file():
+        if not path.is_file():
+            _fail(f"{query}: no such file")
+        text = path.read_text(encoding="utf-8")
+    elif named.is_file():
+        text = named.read_text(encoding="utf-8")
+    store = _load(project, quiet=True)
+    try:
+        outcome = run_query(store, text)
+    except QueryError as err:
+        _fail(str(err))
+    if outcome.form in ("select", "ask"):
+        fmt = output or "tsv"
+        if fmt not in RESULT_FORMATS:
+            _fail(f"--format {fmt}: SELECT and ASK results come as {', '.join(RESULT_FORMATS)}")
+        click.echo(serialize_solutions(outcome, fmt).decode("utf-8"), nl=False)
+        return
+    try:
+        syntax = syntax_named(output or "turtle")
+    except KGError as err:
+        _fail(str(err))
+    click.echo(serialize_triples(outcome, syntax.ox_format).decode("utf-8"), nl=False)
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@root_option
+@quiet_option
+@click.option("--gzip", "compress", is_flag=True, help="Compress each dump with gzip.")
+def export(folder: str, root: str | None, quiet: bool, compress: bool) -> None:
+    """Write dumps of the whole dataset into FOLDER (TriG, N-Quads, Turtle, JSON-LD)."""
+    project = _project(root)
+    store = _load(project, quiet)
+    for path in export_dumps(store, Path(folder), compress=compress):
+        click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+# --- stats -------------------------------------------------------------------------------
+
+
+@main.command()
+@root_option
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def stats(root: str | None, output: str) -> None:
+    """Triples per graph and instances per class."""
+    project = _project(root)
+    store = _load(project, quiet=True)
+    graphs = triples_per_graph(store)
+    classes = instances_per_class(store)
+    if output == "json":
+        click.echo(json.dumps({
+            "graphs": [{"graph": g, "file": f, "triples": n} for g, f, n in graphs],
+            "classes": [{"class": c, "instances": n} for c, n in classes],
+        }, indent=2))
+        return
+    click.echo("Triples per graph")
+    for _, file, count in graphs:
+        click.echo(f"  {count:>7,}  {file}")
+    click.echo(f"  {sum(n for _, _, n in graphs):>7,}  in all")
+    click.echo("Instances per class (data/)")
+    nm = store.layer_graph("ontology").namespace_manager
+    for cls, count in classes:
+        click.echo(f"  {count:>7,}  {nm.normalizeUri(cls)}")
+
+
+
+# --- serve -------------------------------------------------------------------------------
+
+
+def _setting_options(command: Callable[..., None]) -> Callable[..., None]:
+    """One ``--name`` option per service setting, typed and documented from the list."""
+    from dataclasses import fields
+
+    from api.settings import Settings
+
+    for f in reversed(fields(Settings)):
+        env = "DIGISTRAT_" + f.name.upper()
+        kind: type = int if isinstance(f.default, int) else str
+        command = click.option(
+            "--" + f.name.replace("_", "-"), f.name, type=kind, default=None,
+            help=f"{f.metadata['help']} [env {env}; default {f.default!r}]")(command)
+    return command
+
+
+@main.command()
+@root_option
+@quiet_option
+@click.option("--store", "store_path", type=click.Path(file_okay=False), default=None,
+              help="Keep the store on disk at this folder; reopened without reloading "
+              "when the files are unchanged. Default: in memory.")
+@_setting_options
+def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: object) -> None:
+    """Serve the SPARQL endpoint, linked-data pages and validation service over HTTP.
+
+    Refuses to start when data/ violates shapes/ (and prints the report).
+    """
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import Settings, parse_setting
+
+    for name, value in list(overrides.items()):
+        if isinstance(value, str):
+            try:
+                overrides[name] = parse_setting(name, value)
+            except ValueError as err:
+                _fail(str(err))
+    try:
+        settings = Settings.from_env(**overrides)
+    except ValueError as err:
+        _fail(str(err))
+    project = _project(root)
+    store = _load(project, quiet, Path(store_path) if store_path else None)
+    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
+                      context=store.layer_graph("ontology"))
+    if not report.conforms:
+        _print_text_report(report, "data/")
+        _fail("data/ violates the shapes; not serving it", EXIT_VIOLATIONS)
+    app = create_app(settings, store)
+    click.echo(f"Serving on http://{settings.host}:{settings.port}/  "
+               "(SPARQL: /sparql · validation: /validate)", err=True)
+    uvicorn.run(app, host=settings.host, port=settings.port,
+                log_level="warning" if quiet else "info")

@@ -1,0 +1,153 @@
+"""Parse RDF safely and convert between pyoxigraph and rdflib terms.
+
+Every RDF syntax is parsed by pyoxigraph: it reports errors with line and column, never
+fetches a remote JSON-LD ``@context`` and does not resolve external XML entities. Internal
+XML entities are expanded by it without a limit, so RDF/XML is checked for entity
+expansion bombs before it is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.errors import LoadError
+from kg.formats import RdfSyntax, syntax_for_path
+
+_POSITION = re.compile(r"line (\d+) column (\d+)")
+# pyoxigraph starts messages with the position, which LoadError already states
+_PREFIX = re.compile(r"^Parser error (at|between) line \d+ (column \d+ and line \d+ column \d+"
+                     r"|between columns \d+ and \d+|column \d+): ")
+_ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s*)?([^\s]+)\s+(\"[^\"]*\"|'[^']*')\s*>")
+_ENTITY_REF = re.compile(rb"&([A-Za-z_][\w.-]*);")
+
+MAX_ENTITY_EXPANSION_BYTES = 1_000_000
+
+
+def parse_bytes(
+    data: bytes,
+    syntax: RdfSyntax,
+    *,
+    source: str,
+    base_iri: str | None = None,
+    graph: ox.NamedNode | ox.DefaultGraph | None = None,
+) -> list[ox.Quad]:
+    """Parse ``data``; every triple goes into ``graph`` unless the syntax names graphs.
+
+    Raises LoadError naming ``source`` (a file path or "request body"), line and column.
+    """
+    if syntax.ox_format == ox.RdfFormat.RDF_XML:
+        _check_xml_entities(data, source)
+    try:
+        quads = list(ox.parse(data, format=syntax.ox_format, base_iri=base_iri))
+    except SyntaxError as err:
+        raise _load_error(err, source) from None
+    except ValueError as err:  # bad base IRI and similar
+        raise LoadError(source, str(err)) from None
+    if graph is not None:
+        quads = [q if q.graph_name != ox.DefaultGraph() else ox.Quad(q.subject, q.predicate,
+                                                                      q.object, graph)
+                 for q in quads]
+    return quads
+
+
+def parse_file(path: Path, *, graph: ox.NamedNode | None = None,
+               source: str | None = None) -> list[ox.Quad]:
+    """Parse a file whose suffix names its syntax."""
+    syntax = syntax_for_path(path)
+    return parse_bytes(path.read_bytes(), syntax, source=source or str(path),
+                       base_iri=path.resolve().as_uri(), graph=graph)
+
+
+def _load_error(err: SyntaxError, source: str) -> LoadError:
+    message = str(err.msg) if err.msg else str(err)
+    line, column = err.lineno, err.offset
+    if line is None:
+        found = _POSITION.search(message)
+        if found:
+            line, column = int(found.group(1)), int(found.group(2))
+    if line is not None:
+        message = _PREFIX.sub("", message)
+    return LoadError(source, message, line, column)
+
+
+def _check_xml_entities(data: bytes, source: str) -> None:
+    """Refuse RDF/XML whose internal entities would expand past a fixed size."""
+    if b"<!ENTITY" not in data:
+        return
+    values: dict[bytes, bytes] = {}
+    for match in _ENTITY_DECL.finditer(data):
+        values[match.group(2)] = match.group(3)[1:-1]
+    sizes: dict[bytes, int] = {}
+
+    def size(name: bytes, depth: int = 0) -> int:
+        if name in sizes:
+            return sizes[name]
+        if depth > 32 or name not in values:
+            return len(name) + 2
+        total = len(values[name])
+        for ref in _ENTITY_REF.finditer(values[name]):
+            total += size(ref.group(1), depth + 1) - len(ref.group(0))
+            if total > MAX_ENTITY_EXPANSION_BYTES:
+                break
+        sizes[name] = total
+        return total
+
+    body = data[data.rfind(b"]>") + 2:] if b"]>" in data else data
+    expanded = len(body)
+    for ref in _ENTITY_REF.finditer(body):
+        expanded += size(ref.group(1)) - len(ref.group(0))
+        if expanded > MAX_ENTITY_EXPANSION_BYTES:
+            raise LoadError(source, "XML entity declarations would expand past "
+                            f"{MAX_ENTITY_EXPANSION_BYTES:,} bytes; refused")
+
+
+# --- pyoxigraph ↔ rdflib -------------------------------------------------------------
+
+
+def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        datatype = term.datatype.value
+        if datatype == "http://www.w3.org/2001/XMLSchema#string":
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(datatype))
+    raise TypeError(f"no rdflib term for {term!r}")
+
+
+def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype is not None:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise TypeError(f"no pyoxigraph term for {term!r}")
+
+
+def graph_from_quads(quads: Iterable[ox.Quad | ox.Triple], graph: Graph | None = None) -> Graph:
+    """Add the triples of ``quads`` (graph names dropped) to an rdflib graph."""
+    target = graph if graph is not None else Graph()
+    add = target.add
+    for quad in quads:
+        add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+    return target
+
+
+def triples_from_graph(graph: Graph) -> Iterator[ox.Triple]:
+    for s, p, o in graph:
+        yield ox.Triple(to_ox(s), to_ox(p), to_ox(o))

@@ -1,0 +1,70 @@
+"""The store: one named graph per file, on disk reopened without reloading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.export import DUMPS, export
+from kg.project import Project
+from kg.rdfio import parse_file
+from kg.stats import instances_per_class
+from kg.store import MANIFEST, Store
+
+
+def test_every_file_gets_its_own_named_graph(tiny: Project) -> None:
+    store = Store.load(tiny)
+    assert {g.file: g.iri for g in store.graphs} == {
+        "ontology/o.ttl": "https://w3id.org/digistrat/graph/ontology/o",
+        "shapes/s.ttl": "https://w3id.org/digistrat/graph/shapes/s",
+        "data/essen.ttl": "https://w3id.org/digistrat/graph/data/essen",
+    }
+    data = next(g for g in store.graphs if g.file == "data/essen.ttl")
+    assert data.triples == 3
+    assert store.graph_iris("data") == [data.iri]
+
+
+def test_default_graph_is_the_union(tiny: Project) -> None:
+    store = Store.load(tiny)
+    ask = store.ox.query("ASK { <https://example.org/ns#essen> a ?c . ?c ?p ?o }",
+                         use_default_graph_as_union=True)
+    assert bool(ask)
+
+
+def test_disk_store_is_reopened_without_reloading(tiny: Project, tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    lines: list[str] = []
+    first = Store.load(tiny, path, progress=lines.append)
+    count = len(first)
+    del first
+    assert (path / MANIFEST).is_file()
+    lines.clear()
+    again = Store.load(tiny, path, progress=lines.append)
+    assert len(again) == count
+    assert lines == [f"Reopened the store at {path} (files unchanged)"]
+
+
+def test_disk_store_is_rebuilt_when_a_file_changes(tiny: Project, tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    store = Store.load(tiny, path)
+    del store
+    data = tiny.root / "data" / "essen.ttl"
+    data.write_text(data.read_text() + '<https://example.org/ns#bern> a '
+                    '<https://example.org/ns#City> .\n')
+    lines: list[str] = []
+    store = Store.load(tiny, path, progress=lines.append)
+    assert not any(line.startswith("Reopened") for line in lines)
+    assert ("https://example.org/ns#City", 2) in instances_per_class(store)
+
+
+def test_export_writes_every_dump_and_they_parse(tiny: Project, tmp_path: Path) -> None:
+    store = Store.load(tiny)
+    written = export(store, tmp_path / "dumps")
+    assert [p.name for p in written] == [name for name, _, _ in DUMPS.values()]
+    expected = {(q.subject, q.predicate, q.object) for q in store.ox}
+    for path in written:
+        quads = parse_file(path)
+        assert {(q.subject, q.predicate, q.object) for q in quads} == expected, path.name
+        if path.suffix in (".trig", ".nq", ".jsonld"):
+            assert {q.graph_name for q in quads} == {ox.NamedNode(i) for i in store.graph_iris()}
