@@ -7,7 +7,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.rendering import STATIC_DIR
-from api.routes import meta, resources, sparql, validation
+from api.routes import meta, pages, resources, sparql, validation
 from api.settings import Settings
 from kg.project import Project
 from kg.store import Store
@@ -28,5 +28,6 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.include_router(meta.router)
     app.include_router(sparql.router)
     app.include_router(validation.router)
+    app.include_router(pages.router)
     app.include_router(resources.router)  # last: it answers the dataset's IRI space
     return app

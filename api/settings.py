@@ -28,10 +28,16 @@ class Settings:
         "help": "Most triples a submission to /validate may hold."})
     validation_timeout_ms: int = field(default=20_000, metadata={
         "help": "Time limit of one validation."})
+    validation_workers: int = field(default=1, metadata={
+        "help": "Processes that run validations (each is killed at validation_timeout_ms)."})
     query_workers: int = field(default=2, metadata={
         "help": "Processes that run SPARQL queries."})
     service_allowlist: tuple[str, ...] = field(default=(), metadata={
         "help": "Endpoints a SERVICE clause may call (comma-separated); empty: none."})
+    sparql_endpoint: str = field(default="", metadata={
+        "help": "URL of a remote SPARQL 1.1 query endpoint (Fuseki, Virtuoso, QLever, "
+                "oxigraph serve) to answer queries instead of the embedded store; empty: "
+                "embedded."})
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -46,8 +46,7 @@ ELI = "http://data.europa.eu/eli/ontology#"
 SCHEMA = "https://schema.org/"
 DCAT = "http://www.w3.org/ns/dcat#"
 
-NAME_A = ["Alt", "Neu", "Ober", "Unter", "Groß", "Klein", "Hohen", "Nieder", "Bad ", "Sankt ",
-          "", "", "", ""]
+NAME_A = ["Alt", "Neu", "Ober", "Unter", "Groß", "Klein", "Hohen", "Nieder", "Bad ", "Sankt ", ""]
 NAME_B = ["lin", "buch", "eich", "wald", "bern", "roth", "mühl", "stein", "wester", "oster",
           "sonn", "hain", "brück", "lauf", "kirch", "wolf", "hirsch", "lichten", "rosen", "grün",
           "schön", "fried", "marien", "wein"]
@@ -143,7 +142,7 @@ class Generator:
     def __init__(self, seed: int) -> None:
         self.r = random.Random(seed)
         self.known: dict[str, list[str]] = {}
-        names = [f"{a}{b}{c}" for a in NAME_A for b in NAME_B for c in NAME_C]
+        names = sorted({f"{a}{b}{c}" for a in NAME_A for b in NAME_B for c in NAME_C})
         self.r.shuffle(names)
         self.names = [(n, river) for river in RIVERS for n in names]
         self.v = {k: concept(*k.split(":"), self.known) for k in (
@@ -155,6 +154,7 @@ class Generator:
         self.impl = [concept("implementation-status", s, self.known) for s in IMPL]
         self.themes = {slug: concept("theme", slug, self.known) for _, slug in FIELDS}
         self.samples: dict[str, str] = {}
+        self.cities: set[str] = set()
 
     def city(self, index: int) -> tuple[str, str]:
         base, river = self.names[index]
@@ -166,6 +166,9 @@ class Generator:
     def municipality(self, index: int) -> tuple[str, list[str]]:
         r, v = self.r, self.v
         name, city = self.city(index)
+        if city in self.cities:
+            raise SystemExit(f"duplicate city slug {city}")
+        self.cities.add(city)
         lines: list[str] = []
 
         def t(s: str, p: str, o: str) -> None:
@@ -274,7 +277,7 @@ class Generator:
         t(elem, RDF_TYPE, iri(DS + "ActionField"))
         t(elem, SKOS + "prefLabel", lit(label, "de"))
         t(elem, DS + "isElementOf", strat)
-        t(elem, DS + "position", lit(str(n), datatype="positiveInteger"))
+        t(elem, DS + "position", lit(str(n), datatype="integer"))
         t(elem, DS + "elementLevel", v["element-level:action-field"])
         t(elem, DS + "localDesignation", lit("Handlungsfeld", "de"))
         t(elem, DCT + "subject", self.themes[theme])
@@ -285,7 +288,7 @@ class Generator:
             t(sub, RDF_TYPE, iri(DS + "StrategicThrust"))
             t(sub, SKOS + "prefLabel", lit(f"{label}: {thrust}", "de"))
             t(sub, DS + "isElementOf", elem)
-            t(sub, DS + "position", lit(str(m), datatype="positiveInteger"))
+            t(sub, DS + "position", lit(str(m), datatype="integer"))
             t(sub, DS + "elementLevel", v["element-level:strategic-thrust"])
             t(sub, DS + "localDesignation", lit("Stoßrichtung", "de"))
             t(sub, DCT + "subject", self.themes[theme])
@@ -297,7 +300,7 @@ class Generator:
             t(elem, DS + "hasGoal", goal)
             t(goal, RDF_TYPE, iri(DS + "Goal"))
             t(goal, SKOS + "prefLabel", lit(f"{text} ({label})", "de"))
-            t(goal, DS + "position", lit(str(k), datatype="positiveInteger"))
+            t(goal, DS + "position", lit(str(k), datatype="integer"))
             t(goal, DCT + "source", src)
             for j in range(1, r.randint(0, 2) + 1):
                 ind_label, unit_text = r.choice(INDICATORS)
@@ -320,7 +323,7 @@ class Generator:
             t(elem, DS + "hasMeasure", measure)
             t(measure, RDF_TYPE, iri(DS + "Measure"))
             t(measure, SKOS + "prefLabel", lit(text, "de"))
-            t(measure, DS + "position", lit(str(k), datatype="positiveInteger"))
+            t(measure, DS + "position", lit(str(k), datatype="integer"))
             t(measure, DS + "contributesTo", r.choice(goals))
             t(measure, DS + "implementationStatus", r.choice(self.impl))
             t(measure, DS + "responsibleAgent", unit)

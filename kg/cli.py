@@ -13,6 +13,7 @@ import click
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kg.coverage import coverage
 from kg.errors import KGError, QueryError
 from kg.export import export as export_dumps
 from kg.formats import syntax_for_path, syntax_named
@@ -83,7 +84,8 @@ def main() -> None:
 @quiet_option
 @click.option("--lang", type=click.Choice(["en", "de"]), default="en", show_default=True,
               help="Language of the validation messages.")
-def check(root: str | None, quiet: bool, lang: str) -> None:
+@click.option("--infos", is_flag=True, help="List the results of severity Info too.")
+def check(root: str | None, quiet: bool, lang: str, infos: bool) -> None:
     """Load everything, validate data/ against shapes/ and run every query in queries/.
 
     Exit 0 when all is well, 1 on any shape violation or failing query, 2 when a file cannot
@@ -95,7 +97,7 @@ def check(root: str | None, quiet: bool, lang: str) -> None:
         click.echo("Validating data/ against shapes/ …", err=True)
     report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
                       context=store.layer_graph("ontology"), lang=lang)
-    _print_text_report(report, "data/")
+    _print_text_report(report, "data/", infos)
     failed = not report.conforms
     try:
         queries = load_queries(project.queries_dir)
@@ -158,13 +160,15 @@ def validate_command(files: tuple[str, ...], root: str | None, output: str, lang
     sys.exit(EXIT_OK if report.conforms else EXIT_VIOLATIONS)
 
 
-def _print_text_report(report: ValidationReport, what: str) -> None:
+def _print_text_report(report: ValidationReport, what: str, infos: bool = True) -> None:
     counts = report.counts()
     verdict = "conforms" if report.conforms else "does not conform"
     click.echo(f"{what} {verdict}: {counts['Violation']} violations, {counts['Warning']} "
                f"warnings, {counts['Info']} infos")
     colours = {"Violation": "red", "Warning": "yellow", "Info": "blue"}
     for result in report.results:
+        if result.severity == "Info" and not infos:
+            continue
         click.secho(f"{result.severity}: {result.focus_node}", fg=colours[result.severity])
         if result.path:
             click.echo(f"  path:    {result.path}")
@@ -238,16 +242,19 @@ def export(folder: str, root: str | None, quiet: bool, compress: bool) -> None:
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def stats(root: str | None, output: str) -> None:
-    """Triples per graph and instances per class."""
+    """Triples per graph, instances per class, coverage by country and missing facts."""
     project = _project(root)
     store = _load(project, quiet=True)
     graphs = triples_per_graph(store)
     classes = instances_per_class(store)
+    report = coverage(store)
     if output == "json":
         click.echo(json.dumps({
             "graphs": [{"graph": g, "file": f, "triples": n} for g, f, n in graphs],
             "classes": [{"class": c, "instances": n} for c, n in classes],
-        }, indent=2))
+            "countries": [c.__dict__ for c in report.countries],
+            "missing": [m.__dict__ for m in report.missing],
+        }, indent=2, ensure_ascii=False))
         return
     click.echo("Triples per graph")
     for _, file, count in graphs:
@@ -257,7 +264,15 @@ def stats(root: str | None, output: str) -> None:
     nm = store.layer_graph("ontology").namespace_manager
     for cls, count in classes:
         click.echo(f"  {count:>7,}  {nm.normalizeUri(cls)}")
-
+    click.echo("Coverage by country")
+    click.echo(f"  {'country':<12} {'municip.':>8} {'strategies':>10} {'elements':>8} "
+               f"{'statements':>10} {'sourced':>8}")
+    for c in report.countries:
+        click.echo(f"  {c.country:<12} {c.municipalities:>8} {c.strategies:>10} "
+                   f"{c.elements:>8} {c.statements:>10} {c.sourced_statements:>8}")
+    click.echo(f"Known missing facts ({len(report.missing)})")
+    for m in report.missing:
+        click.echo(f"  {m.label}: {m.what}  <{m.resource}>")
 
 
 # --- serve -------------------------------------------------------------------------------
@@ -310,10 +325,48 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
     report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
                       context=store.layer_graph("ontology"))
     if not report.conforms:
-        _print_text_report(report, "data/")
+        _print_text_report(report, "data/", infos=False)
         _fail("data/ violates the shapes; not serving it", EXIT_VIOLATIONS)
     app = create_app(settings, store)
+    from api.routes.sparql import start_backend
+
+    if store_path:
+        app.state.store_path = str(Path(store_path).resolve())
+    # Start the query backend now, while this process has no other thread: the worker
+    # pool forks its zygote here (see kg/querypool.py).
+    start_backend(app)
+    backend = (f"remote endpoint {settings.sparql_endpoint}" if settings.sparql_endpoint
+               else f"{settings.query_workers} query worker processes")
     click.echo(f"Serving on http://{settings.host}:{settings.port}/  "
-               "(SPARQL: /sparql · validation: /validate)", err=True)
+               f"(SPARQL: /sparql on {backend} · validation: /validate)", err=True)
     uvicorn.run(app, host=settings.host, port=settings.port,
-                log_level="warning" if quiet else "info")
+                log_level="warning" if quiet else "info", access_log=not quiet)
+
+
+# --- load --------------------------------------------------------------------------------
+
+
+@main.command(name="load")
+@root_option
+@quiet_option
+@click.option("--to", "target", required=True, metavar="URL",
+              help="Graph Store Protocol endpoint of the target store, e.g. "
+              "http://127.0.0.1:7878/store (oxigraph serve) or http://host:3030/ds/data "
+              "(Fuseki).")
+@click.option("--timeout-s", type=float, default=60.0, show_default=True,
+              help="Time limit of each PUT request, in seconds.")
+def load_command(root: str | None, quiet: bool, target: str, timeout_s: float) -> None:
+    """Push the dataset into a SPARQL store: one HTTP PUT per named graph (SPARQL 1.1
+    Graph Store HTTP Protocol), replacing each graph's content there.
+
+    Then serve it with ``digistrat serve --sparql-endpoint URL`` (the store's query URL).
+    """
+    from kg.remote import push_dataset
+
+    project = _project(root)
+    store = _load(project, quiet)
+    try:
+        count = push_dataset(store, target, progress=_progress(quiet), timeout_s=timeout_s)
+    except KGError as err:
+        _fail(str(err))
+    click.echo(f"Wrote {count} named graphs ({len(store):,} triples) to {target}")

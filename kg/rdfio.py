@@ -9,6 +9,7 @@ expansion bombs before it is parsed.
 from __future__ import annotations
 
 import re
+import xml.parsers.expat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -46,7 +47,10 @@ def parse_bytes(
     try:
         quads = list(ox.parse(data, format=syntax.ox_format, base_iri=base_iri))
     except SyntaxError as err:
-        raise _load_error(err, source) from None
+        error = _load_error(err, source)
+        if error.line is None and syntax.ox_format == ox.RdfFormat.RDF_XML:
+            error.line, error.column = _xml_error_position(data)
+        raise error from None
     except ValueError as err:  # bad base IRI and similar
         raise LoadError(source, str(err)) from None
     if graph is not None:
@@ -74,6 +78,21 @@ def _load_error(err: SyntaxError, source: str) -> LoadError:
     if line is not None:
         message = _PREFIX.sub("", message)
     return LoadError(source, message, line, column)
+
+
+def _xml_error_position(data: bytes) -> tuple[int | None, int | None]:
+    """Where expat finds XML malformed (pyoxigraph's RDF/XML errors carry no position).
+
+    expat here reads no external entity or DTD (no handler is set) and refuses entity
+    expansion bombs itself; the entity check above has already run.
+    """
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    try:
+        parser.Parse(data, True)
+    except xml.parsers.expat.ExpatError as err:
+        return err.lineno, err.offset + 1
+    return None, None
 
 
 def _check_xml_entities(data: bytes, source: str) -> None:

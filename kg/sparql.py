@@ -1,14 +1,35 @@
-"""Run SPARQL queries on the store and serialise their results."""
+"""Run SPARQL queries on the store and serialise their results, with a row cap.
+
+Two entry points:
+
+* :func:`run_query` — the one function other parts (CLI, linked-data pages) use to query;
+  it works on the embedded store and on a remote endpoint (:class:`kg.remote.RemoteStore`).
+* :func:`execute` — what the SPARQL endpoint runs (inside a worker process, see
+  :mod:`kg.querypool`): it takes a :class:`QueryRequest` (query text, protocol dataset,
+  wanted formats, row cap) and gives back the serialised bytes of the answer.
+
+The row cap is enforced while serialising: SELECT results are written as TSV (one line per
+solution, so lines count rows exactly) and writing stops as soon as one row more than the
+cap has come out, which also stops the evaluation (pyoxigraph evaluates lazily). The TSV is
+then re-read and written in the format the client asked for. CONSTRUCT and DESCRIBE work
+the same way with N-Triples (one line per triple).
+"""
 
 from __future__ import annotations
 
+import io
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pyoxigraph as ox
 
-from kg.errors import QueryRejectedError, QuerySyntaxError
+from kg.errors import QueryError, QueryRejectedError, QuerySyntaxError
+from kg.formats import syntax_named
+from kg.namespaces import PREFIXES
+from kg.sparql_guard import inspect_query
 from kg.store import Store
 
 QueryForm = Literal["select", "ask", "construct", "describe"]
@@ -19,6 +40,12 @@ RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
     "csv": ox.QueryResultsFormat.CSV,
     "tsv": ox.QueryResultsFormat.TSV,
 }
+RESULT_MEDIA_TYPES: dict[str, str] = {
+    "json": "application/sparql-results+json",
+    "xml": "application/sparql-results+xml",
+    "csv": "text/csv",
+    "tsv": "text/tab-separated-values",
+}
 
 _POSITION = re.compile(r"error at (\d+):(\d+):?\s*")
 
@@ -28,20 +55,33 @@ class QueryOutcome:
     """What a query returned: solutions, a boolean or triples."""
 
     form: QueryForm
-    result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
+    result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | list[ox.Triple]
 
 
 def run_query(store: Store, text: str) -> QueryOutcome:
-    """Run ``text`` with the union of all named graphs as the default graph."""
+    """Run ``text`` with the union of all named graphs as the default graph.
+
+    On a :class:`kg.remote.RemoteStore` the query goes to the remote endpoint. Updates and
+    SERVICE calls are refused (QueryRejectedError) on either backend.
+    """
+    info = inspect_query(text)
+    if info.form == "update":
+        raise QueryRejectedError("SPARQL Update is not accepted: this service is read-only")
+    if info.services:
+        raise QueryRejectedError("SERVICE is not allowed here")
+    remote = getattr(store, "remote", None)
+    if remote is not None:
+        return remote.run_query(text)  # type: ignore[no-any-return]
     try:
-        result = store.ox.query(text, use_default_graph_as_union=True)
+        result = store.ox.query(text, use_default_graph_as_union=not info.has_dataset)
     except SyntaxError as err:
         raise query_syntax_error(err, text) from None
+    except OSError as err:  # pragma: no cover - evaluation errors
+        raise QueryError(str(err)) from None
     if isinstance(result, ox.QueryBoolean):
         return QueryOutcome("ask", result)
     if isinstance(result, ox.QueryTriples):
-        form: QueryForm = "describe" if re.search(r"\bDESCRIBE\b", text, re.I) else "construct"
-        return QueryOutcome(form, result)
+        return QueryOutcome("describe" if info.form == "describe" else "construct", result)
     return QueryOutcome("select", result)
 
 
@@ -52,9 +92,7 @@ def query_syntax_error(err: SyntaxError, text: str) -> QuerySyntaxError | QueryR
     if found:
         line, column = int(found.group(1)), int(found.group(2))
         message = message[found.end():]
-    if re.search(r"\b(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)\b", text, re.I) \
-            and re.match(r"(?is)^\s*(PREFIX\s+\S*\s*<[^>]*>\s*|BASE\s*<[^>]*>\s*)*"
-                         r"(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)\b", text):
+    if inspect_query(text).form == "update":
         return QueryRejectedError("SPARQL Update is not accepted: this service is read-only")
     return QuerySyntaxError(message, line, column)
 
@@ -69,6 +107,241 @@ def serialize_solutions(outcome: QueryOutcome, format_name: str) -> bytes:
 
 def serialize_triples(outcome: QueryOutcome, syntax: ox.RdfFormat) -> bytes:
     """CONSTRUCT or DESCRIBE results in an RDF syntax."""
-    result = outcome.result
-    assert isinstance(result, ox.QueryTriples)
-    return ox.serialize(result, format=syntax)
+    return serialize_rdf(outcome.result, syntax)  # type: ignore[arg-type]
+
+
+def serialize_rdf(triples: Iterable[ox.Triple | ox.Quad], syntax: ox.RdfFormat) -> bytes:
+    """Triples in ``syntax``; dataset syntaxes put them in the default graph."""
+    if syntax.supports_datasets:
+        triples = (t if isinstance(t, ox.Quad) else ox.Quad(t.subject, t.predicate, t.object)
+                   for t in triples)
+    if syntax in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML):
+        return ox.serialize(triples, format=syntax, prefixes=PREFIXES)
+    return ox.serialize(triples, format=syntax)
+
+
+# --- the endpoint's execution path -------------------------------------------------------
+
+
+@dataclass
+class QueryRequest:
+    """One query as the endpoint received it, with what the answer must look like.
+
+    ``results_format`` (json, xml, csv, tsv) is used for SELECT/ASK, ``rdf_format`` (a name
+    from :mod:`kg.formats`) for CONSTRUCT/DESCRIBE; None means the client accepts none of
+    them (the answer is then a :class:`NotAcceptableError`). ``default_graphs`` and
+    ``named_graphs`` are the protocol's ``default-graph-uri`` / ``named-graph-uri``; when
+    both are None the query's own FROM clauses apply, or else the union of all graphs.
+    """
+
+    text: str
+    results_format: str | None = "json"
+    rdf_format: str | None = "turtle"
+    default_graphs: list[str] | None = None
+    named_graphs: list[str] | None = None
+    max_rows: int = 10_000
+    has_dataset: bool = False
+    base_iri: str | None = None  # resolves relative IRIs (the endpoint's URL)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class QueryAnswer:
+    """The serialised answer of one query."""
+
+    form: QueryForm
+    media_type: str
+    body: bytes
+    rows: int
+    truncated: bool
+    max_rows: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def header(self) -> dict[str, object]:
+        return {"form": self.form, "media_type": self.media_type, "rows": self.rows,
+                "truncated": self.truncated, "max_rows": self.max_rows}
+
+
+class NotAcceptableError(QueryError):
+    """The client's Accept header admits no format for this kind of result."""
+
+    def __init__(self, form: QueryForm) -> None:
+        super().__init__(f"no acceptable format for {form.upper()} results")
+        self.form = form
+
+
+class _StopWritingError(Exception):
+    """Raised by the line-counting writer when it has seen enough lines."""
+
+
+class _LineCapWriter(io.RawIOBase):
+    """Collects written bytes; stops the writer after ``limit`` newlines."""
+
+    def __init__(self, limit: int) -> None:
+        self.chunks: list[bytes] = []
+        self.lines = 0
+        self.limit = limit
+        self.full = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.full:
+            raise _StopWritingError
+        chunk = bytes(data)
+        self.chunks.append(chunk)
+        self.lines += chunk.count(b"\n")
+        if self.lines >= self.limit:
+            self.full = True
+            raise _StopWritingError
+        return len(chunk)
+
+    def first_lines(self, count: int) -> tuple[bytes, int]:
+        """The first ``count`` lines written (each with its newline) and how many there are."""
+        data = b"".join(self.chunks)
+        end = 0
+        for _ in range(count):
+            found = data.find(b"\n", end)
+            if found < 0:
+                break
+            end = found + 1
+        kept = data[:end]
+        return kept, kept.count(b"\n")
+
+
+def capped_tsv(write: object, max_rows: int) -> tuple[bytes, int, bool]:
+    """Write solutions as TSV through ``write(writer)``; keep at most ``max_rows`` rows.
+
+    Returns (tsv bytes, rows kept, truncated).
+    """
+    writer = _LineCapWriter(max_rows + 2)  # header + max_rows + 1
+    try:
+        write(writer)  # type: ignore[operator]
+    except _StopWritingError:
+        pass
+    except OSError as err:
+        if not writer.full:
+            raise QueryError(str(err)) from None
+    tsv, lines = writer.first_lines(max_rows + 1)
+    rows = max(lines - 1, 0)
+    truncated = writer.lines >= max_rows + 2
+    return tsv, rows, truncated
+
+
+def execute(store: ox.Store, request: QueryRequest) -> QueryAnswer:
+    """Run one endpoint query on ``store`` and serialise its answer (see the module doc)."""
+    kwargs: dict[str, object] = {"base_iri": request.base_iri} if request.base_iri else {}
+    if request.default_graphs is not None or request.named_graphs is not None:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs or []]
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs or []]
+    elif not request.has_dataset:
+        kwargs["use_default_graph_as_union"] = True
+    try:
+        result = store.query(request.text, **kwargs)  # type: ignore[arg-type]
+    except SyntaxError as err:
+        raise query_syntax_error(err, request.text) from None
+    except (OSError, ValueError) as err:
+        raise QueryError(str(err)) from None
+    try:
+        if isinstance(result, ox.QueryBoolean):
+            return _answer_boolean(result, request)
+        if isinstance(result, ox.QuerySolutions):
+            return answer_from_tsv_writer(
+                lambda w: result.serialize(w, format=ox.QueryResultsFormat.TSV), request)
+        form: QueryForm = "describe" if inspect_query(request.text).form == "describe" \
+            else "construct"
+        return answer_from_ntriples_writer(
+            lambda w: ox.serialize(result, w, format=ox.RdfFormat.N_TRIPLES), request, form)
+    except (OSError, ValueError) as err:
+        raise QueryError(str(err)) from None
+
+
+def _answer_boolean(result: ox.QueryBoolean, request: QueryRequest) -> QueryAnswer:
+    if request.results_format is None:
+        raise NotAcceptableError("ask")
+    body = result.serialize(format=RESULT_FORMATS[request.results_format])
+    return QueryAnswer("ask", RESULT_MEDIA_TYPES[request.results_format], body, 1, False,
+                       request.max_rows)
+
+
+def answer_boolean_value(value: bool, request: QueryRequest) -> QueryAnswer:
+    """An ASK answer from a plain boolean (the remote backend)."""
+    parsed = ox.parse_query_results(b"true" if value else b"false",
+                                    format=ox.QueryResultsFormat.TSV)
+    assert isinstance(parsed, ox.QueryBoolean)
+    return _answer_boolean(parsed, request)
+
+
+def answer_from_tsv_writer(write: object, request: QueryRequest) -> QueryAnswer:
+    """A SELECT answer from something that writes SPARQL TSV results into a writer."""
+    if request.results_format is None:
+        raise NotAcceptableError("select")
+    tsv, rows, truncated = capped_tsv(write, request.max_rows)
+    fmt = request.results_format
+    if fmt == "tsv":
+        body = tsv
+    else:
+        parsed = ox.parse_query_results(tsv or b"\n", format=ox.QueryResultsFormat.TSV)
+        body = parsed.serialize(format=RESULT_FORMATS[fmt])
+    if truncated:
+        body = mark_truncated(body, fmt, request.max_rows)
+    return QueryAnswer("select", RESULT_MEDIA_TYPES[fmt], body, rows, truncated,
+                       request.max_rows)
+
+
+def answer_from_ntriples_writer(write: object, request: QueryRequest,
+                                form: QueryForm) -> QueryAnswer:
+    """A CONSTRUCT/DESCRIBE answer from something that writes N-Triples into a writer."""
+    if request.rdf_format is None:
+        raise NotAcceptableError(form)
+    syntax = syntax_named(request.rdf_format)
+    writer = _LineCapWriter(request.max_rows + 1)
+    try:
+        write(writer)  # type: ignore[operator]
+    except _StopWritingError:
+        pass
+    except OSError as err:
+        if not writer.full:
+            raise QueryError(str(err)) from None
+    nt, rows = writer.first_lines(request.max_rows)
+    truncated = writer.lines >= request.max_rows + 1
+    if syntax.name == "ntriples":
+        body = nt
+    else:
+        body = serialize_rdf(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES), syntax.ox_format)
+    if truncated:
+        body = mark_truncated(body, syntax.name, request.max_rows)
+    return QueryAnswer(form, syntax.media_type, body, rows, truncated, request.max_rows)
+
+
+def truncation_note(max_rows: int) -> str:
+    return (f"digistrat: result truncated to the first {max_rows} rows (max_result_rows); "
+            "add LIMIT/OFFSET to page through the rest")
+
+
+def mark_truncated(body: bytes, fmt: str, max_rows: int) -> bytes:
+    """Say in the body that the answer was cut at ``max_rows``, where the format allows.
+
+    SPARQL JSON: a top-level ``"digistrat"`` member; SPARQL XML and RDF/XML: an XML comment
+    after the declaration; Turtle, TriG, N-Triples, N-Quads: a final ``#`` comment line.
+    CSV, TSV and JSON-LD have no comment syntax that every reader skips: for them the
+    response headers carry the signal alone.
+    """
+    note = truncation_note(max_rows)
+    if fmt == "json":
+        end = body.rstrip().rfind(b"}")
+        extra = json.dumps({"truncated": True, "max_result_rows": max_rows, "note": note})
+        return body[:end] + b',"digistrat":' + extra.encode() + body[end:]
+    if fmt in ("xml", "rdfxml"):
+        comment = f"<!-- {note} -->".encode()
+        if body.startswith(b"<?xml"):
+            end = body.find(b"?>") + 2
+            return body[:end] + b"\n" + comment + body[end:]
+        return comment + b"\n" + body
+    if fmt in ("turtle", "trig", "ntriples", "nquads"):
+        sep = b"" if body.endswith(b"\n") or not body else b"\n"
+        return body + sep + f"# {note}\n".encode()
+    return body

@@ -61,8 +61,15 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
     Inference stays off: RDFS inference hides wrong-class violations. Class targets reach
     subclasses through the rdfs:subClassOf triples of the ontology in ``context``.
     """
+    # pyshacl's own ont_graph mixing copies only RDFS/OWL axioms, not SKOS concepts, so the
+    # context is merged here; the merged graph is ours, so pyshacl may work in place.
+    combined = Graph()
+    for part in (data, context):
+        if part is not None:
+            for triple in part:
+                combined.add(triple)
     _, report_graph, _ = pyshacl_validate(
-        data, shacl_graph=shapes, ont_graph=context, inference="none", advanced=True,
+        combined, shacl_graph=shapes, inference="none", advanced=True, inplace=True,
         allow_warnings=True, allow_infos=True, abort_on_first=False, meta_shacl=False,
         do_owl_imports=False,
     )

@@ -1,7 +1,371 @@
-"""Routes of this group (being built)."""
+"""``/sparql``: the SPARQL 1.1 Protocol endpoint (read-only), its service description and
+its query page. See docs/sparql.md.
+
+The handler is a plain Starlette endpoint (no FastAPI parameter machinery) to keep the
+per-request overhead low. Queries run in worker processes (:mod:`kg.querypool`) or on a
+remote endpoint (:mod:`kg.remote`); the event loop only waits for their bytes.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl
 
-router = APIRouter()
+from fastapi import APIRouter, FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from api.errors import ApiError
+from api.negotiation import negotiate
+from api.rendering import TEMPLATES
+from api.settings import Settings
+from kg.errors import QueryError, QueryRejectedError, QuerySyntaxError, QueryTimeoutError
+from kg.formats import SYNTAXES, syntax_named
+from kg.queries import load_queries
+from kg.querypool import PoolBusyError, PoolClosedError, QueryPool
+from kg.remote import BackendError, RemoteEndpoint, RemoteStore
+from kg.service_description import service_description
+from kg.sparql import NotAcceptableError, QueryRequest
+from kg.sparql_guard import inspect_query
+from kg.store import Store
+
+RESULT_OFFERS: list[tuple[str, str]] = [
+    ("application/sparql-results+json", "json"),
+    ("application/sparql-results+xml", "xml"),
+    ("text/csv", "csv"),
+    ("text/tab-separated-values", "tsv"),
+    ("application/json", "json"),
+    ("application/xml", "xml"),
+    ("text/xml", "xml"),
+]
+RDF_OFFERS: list[tuple[str, str]] = [(s.media_type, s.name) for s in SYNTAXES] + [
+    ("application/x-turtle", "turtle"),
+    ("text/plain", "ntriples"),
+    ("application/json", "jsonld"),
+    ("application/xml", "rdfxml"),
+    ("text/xml", "rdfxml"),
+]
+_RESULT_NAMES = {"json", "xml", "csv", "tsv", "srj", "srx"}
+_TEXT_TYPES = ("text/", "application/n-triples", "application/n-quads", "application/trig")
+_TIMEOUT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$", re.I)
+_FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+# --- the backend of an app -----------------------------------------------------------------
+
+
+def backend_of(app: Any) -> QueryPool | RemoteEndpoint:
+    """The app's query backend, started on first use when the lifespan did not start it."""
+    state = app.state
+    backend = getattr(state, "query_backend", None)
+    if backend is None:
+        backend = start_backend(app)
+    return backend  # type: ignore[no-any-return]
+
+
+def start_backend(app: Any) -> QueryPool | RemoteEndpoint:
+    """Start the query backend the settings ask for (worker pool or remote endpoint)."""
+    state = app.state
+    settings: Settings = state.settings
+    store: Store = state.store
+    backend: QueryPool | RemoteEndpoint
+    if settings.sparql_endpoint:
+        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000)
+        if not isinstance(store, RemoteStore):
+            state.store = RemoteStore.wrap(store, remote)
+        backend = remote
+    else:
+        backend = QueryPool(store.ox, settings.query_workers,
+                            store_path=getattr(state, "store_path", None))
+    state.query_backend = backend
+    return backend
+
+
+def stop_backend(app: Any) -> None:
+    backend = getattr(app.state, "query_backend", None)
+    if backend is not None:
+        backend.close()
+        app.state.query_backend = None
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    if getattr(app.state, "query_backend", None) is None:
+        start_backend(app)
+    try:
+        yield
+    finally:
+        stop_backend(app)
+
+
+# --- request parsing ----------------------------------------------------------------------
+
+
+def _params(raw: bytes | str, where: str) -> list[tuple[str, str]]:
+    """Decode URL-encoded parameters strictly (UTF-8; bad escapes are a 400)."""
+    text = raw.decode("ascii", "strict") if isinstance(raw, bytes) else raw
+    try:
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=False,
+                         encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ApiError(400, "bad-request", f"the {where} is not valid UTF-8 URL encoding: "
+                       f"{err}") from None
+
+
+async def _body(request: Request, settings: Settings) -> bytes:
+    limit = settings.max_request_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise _too_large(limit)
+        except ValueError:
+            raise ApiError(400, "bad-request", "Content-Length is not a number") from None
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "too-large", f"the request body is larger than {limit} bytes "
+                    "(max_request_bytes)", max_request_bytes=limit)
+
+
+def _charset_is_utf8(content_type: str) -> bool:
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+                "utf-8", "utf8"):
+            return False
+    return True
+
+
+async def _protocol_params(request: Request, settings: Settings) -> tuple[
+        list[tuple[str, str]], str | None]:
+    """All protocol parameters of a request, and the query text from a direct POST."""
+    raw_query = request.scope.get("query_string", b"")
+    try:
+        params = _params(raw_query, "query string") if raw_query else []
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad-request", "the query string is not ASCII") from None
+    if request.method in ("GET", "HEAD"):
+        return params, None
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/sparql-update" or any(k == "update" for k, _ in params):
+        raise _update_refused()
+    if media not in (_FORM_TYPE, "application/sparql-query"):
+        raise ApiError(415, "unsupported-media-type",
+                       "POST a query as application/x-www-form-urlencoded (query=…) or as "
+                       "application/sparql-query" + (f", not {media}" if media else
+                                                     "; the request has no Content-Type"))
+    if not _charset_is_utf8(content_type):
+        raise ApiError(415, "unsupported-media-type", "the request body must be UTF-8")
+    body = await _body(request, settings)
+    if media == _FORM_TYPE:
+        try:
+            params += _params(body, "form body")
+        except UnicodeDecodeError:
+            raise ApiError(400, "bad-request", "the form body is not ASCII URL encoding"
+                           ) from None
+        return params, None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad-request", "the query is not valid UTF-8") from None
+    return params, text
+
+
+def _update_refused() -> ApiError:
+    return ApiError(403, "update-refused",
+                    "SPARQL Update is not accepted: this endpoint is read-only")
+
+
+def _timeout_s(values: list[str], settings: Settings) -> float:
+    limit = settings.query_timeout_ms / 1000
+    if not values:
+        return limit
+    if len(values) > 1:
+        raise ApiError(400, "bad-request", "give at most one timeout parameter")
+    found = _TIMEOUT.match(values[0])
+    if not found or float(found.group(1)) <= 0:
+        raise ApiError(400, "bad-request", f"timeout={values[0]!r}: give a positive number of "
+                       "seconds (2.5 or 2.5s) or milliseconds (2500ms)")
+    seconds = float(found.group(1)) / (1000 if (found.group(2) or "").lower() == "ms" else 1)
+    return min(seconds, limit)
+
+
+def _formats(request: Request, values: list[str]) -> tuple[str | None, str | None, bool]:
+    """(results format, RDF format, whether ?format= chose) for this request."""
+    if len(values) > 1:
+        raise ApiError(400, "bad-request", "give at most one format parameter")
+    if values:
+        name = values[0].strip().lower()
+        if "/" in name:
+            name = name.split(";")[0].strip()
+            results = next((f for m, f in RESULT_OFFERS if m == name), None)
+            rdf = next((f for m, f in RDF_OFFERS if m == name), None)
+            if results is None and rdf is None:
+                raise _unknown_format(values[0])
+            return results, rdf, True
+        if name in _RESULT_NAMES:
+            return {"srj": "json", "srx": "xml"}.get(name, name), None, True
+        try:
+            return None, syntax_named(name).name, True
+        except Exception:
+            raise _unknown_format(values[0]) from None
+    accept = request.headers.get("accept")
+    results_media = negotiate(accept, [m for m, _ in RESULT_OFFERS])
+    rdf_media = negotiate(accept, [m for m, _ in RDF_OFFERS])
+    results = next((f for m, f in RESULT_OFFERS if m == results_media), None)
+    rdf = next((f for m, f in RDF_OFFERS if m == rdf_media), None)
+    return results, rdf, False
+
+
+def _unknown_format(value: str) -> ApiError:
+    names = "json, xml, csv, tsv, " + ", ".join(s.name for s in SYNTAXES)
+    return ApiError(400, "bad-request", f"format={value!r} is unknown; give one of {names} "
+                    "or a media type")
+
+
+# --- the endpoint -------------------------------------------------------------------------
+
+
+async def sparql_endpoint(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    params, direct_query = await _protocol_params(request, settings)
+    queries: list[str] = []
+    by_name: dict[str, list[str]] = {}
+    for key, value in params:
+        by_name.setdefault(key, []).append(value)
+    queries = by_name.get("query", [])
+    if "update" in by_name:
+        raise _update_refused()
+    if direct_query is not None:
+        if queries:
+            raise ApiError(400, "bad-request", "the query is in the body; do not also give a "
+                           "query parameter")
+        queries = [direct_query]
+    if not queries:
+        if request.method in ("GET", "HEAD"):
+            return _describe_service(request, settings)
+        raise ApiError(400, "bad-request", "the request has no query")
+    if len(queries) > 1:
+        raise ApiError(400, "bad-request", f"give exactly one query; this request has "
+                       f"{len(queries)}")
+    text = queries[0]
+    if not text.strip():
+        raise ApiError(400, "bad-request", "the query is empty")
+    timeout_s = _timeout_s(by_name.get("timeout", []), settings)
+    results_format, rdf_format, chosen = _formats(request, by_name.get("format", []))
+    info = inspect_query(text)
+    if info.form == "update":
+        raise _update_refused()
+    refused = info.refused_services(settings.service_allowlist)
+    if refused:
+        targets = ", ".join(s.endpoint or s.written or "?" for s in refused)
+        raise ApiError(403, "service-refused",
+                       f"SERVICE {targets} is not allowed: this endpoint calls no other "
+                       "endpoint unless its operator lists it in service_allowlist",
+                       endpoints=[s.endpoint or s.written for s in refused])
+    default_graphs = by_name.get("default-graph-uri")
+    named_graphs = by_name.get("named-graph-uri")
+    query_request = QueryRequest(
+        text, results_format, rdf_format, default_graphs, named_graphs,
+        settings.max_result_rows, info.has_dataset, _endpoint_url(request))
+    backend = backend_of(request.app)
+    try:
+        answer = await backend.run(query_request, timeout_s)
+    except QuerySyntaxError as err:
+        raise ApiError(400, "query-syntax", str(err), line=err.line, column=err.column
+                       ) from None
+    except NotAcceptableError as err:
+        offers = RESULT_OFFERS if err.form in ("select", "ask") else RDF_OFFERS
+        why = "the format parameter names" if chosen else "the Accept header admits"
+        raise ApiError(406, "not-acceptable", f"{why} no format for {err.form.upper()} "
+                       "results", offers=sorted({m for m, _ in offers})) from None
+    except QueryTimeoutError as err:
+        raise ApiError(503, "query-timeout", str(err),
+                       timeout_ms=round(timeout_s * 1000)) from None
+    except PoolBusyError as err:
+        raise ApiError(503, "busy", str(err), headers={"Retry-After": "1"}) from None
+    except PoolClosedError as err:
+        raise ApiError(503, "unavailable", str(err)) from None
+    except BackendError as err:
+        raise ApiError(502, "backend-error", str(err)) from None
+    except QueryRejectedError as err:
+        raise ApiError(403, "query-refused", str(err)) from None
+    except QueryError as err:
+        raise ApiError(500, "query-failed", str(err)) from None
+    media_type = answer.media_type
+    if media_type.startswith(_TEXT_TYPES):
+        media_type += "; charset=utf-8"
+    headers = {
+        "Vary": "Accept",
+        "X-Digistrat-Truncated": "true" if answer.truncated else "false",
+        "X-Digistrat-Max-Result-Rows": str(settings.max_result_rows),
+        "X-Digistrat-Result-Rows": str(answer.rows),
+    }
+    return Response(answer.body, media_type=media_type, headers=headers)
+
+
+def _describe_service(request: Request, settings: Settings) -> Response:
+    """GET /sparql without a query: the query page for browsers, else the service
+    description in an RDF syntax."""
+    offers = [s.media_type for s in SYNTAXES]
+    accept = request.headers.get("accept")
+    media = negotiate(accept, [*offers[:1], "text/html", *offers[1:]])
+    if media is None:
+        raise ApiError(406, "not-acceptable", "the Accept header admits neither HTML nor an "
+                       "RDF syntax for the service description",
+                       offers=["text/html", *offers])
+    if media == "text/html":
+        return query_page(request, settings)
+    endpoint = _endpoint_url(request)
+    store: Store = request.app.state.store
+    body = service_description(endpoint, store, settings, syntax_named_media(media))
+    if media.startswith(_TEXT_TYPES):
+        media += "; charset=utf-8"
+    return Response(body, media_type=media, headers={"Vary": "Accept"})
+
+
+def _endpoint_url(request: Request) -> str:
+    return str(request.url.replace(query="", fragment=""))
+
+
+def syntax_named_media(media: str) -> str:
+    return next(s.name for s in SYNTAXES if s.media_type == media)
+
+
+def query_page(request: Request, settings: Settings) -> Response:
+    store: Store = request.app.state.store
+    try:
+        examples = load_queries(store.project.queries_dir)
+    except (OSError, ValueError):
+        examples = []
+    context = {
+        "request": request,
+        "examples": [{"name": q.name, "title": q.title, "description": q.description,
+                      "text": q.text} for q in examples],
+        "initial": examples[0].text if examples else "SELECT * WHERE {\n  ?s ?p ?o\n}\nLIMIT 10",
+        "settings": settings,
+        "result_formats": [("json", "SPARQL JSON"), ("xml", "SPARQL XML"), ("csv", "CSV"),
+                           ("tsv", "TSV")],
+        "rdf_formats": [(s.name, s.name) for s in SYNTAXES],
+    }
+    return TEMPLATES.TemplateResponse(request, "query.html", context,
+                                      headers={"Vary": "Accept"})
+
+
+router = APIRouter(lifespan=lifespan)
+router.routes.append(Route("/sparql", sparql_endpoint, methods=["GET", "POST"],
+                           name="sparql", include_in_schema=False))

@@ -1,7 +1,392 @@
-"""Routes of this group (being built)."""
+"""The validation service: ``POST /validate`` (API and form) and ``GET /validate`` (page).
+
+A submission is parsed here (bounded in bytes and triples), then validated by
+``kg.submission.validate_submission`` — the engine the CLI uses too — with pyshacl running
+in a worker process that is killed at ``validation_timeout_ms``. Nothing blocking runs on
+the event loop.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from rdflib import Graph
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
+
+from api.deps import SettingsDep, StoreDep
+from api.errors import ApiError
+from api.negotiation import negotiate
+from api.rendering import TEMPLATES
+from api.settings import Settings
+from kg.errors import KGError, LoadError, UnsupportedFormatError
+from kg.formats import RdfSyntax, syntax_for_media_type, syntax_for_path, syntax_named
+from kg.namespaces import DSH, bind_prefixes
+from kg.rdfio import graph_from_quads, parse_bytes
+from kg.store import Store
+from kg.submission import (
+    ShapesError,
+    ValidationBusyError,
+    ValidationTimeoutError,
+    pool_for,
+    validate_submission,
+)
+from kg.validate import ValidationReport
+
+log = logging.getLogger("digistrat")
 router = APIRouter()
+
+LANGS = ("en", "de")
+OUTPUTS = {"json": "application/json", "turtle": "text/turtle",
+           "jsonld": "application/ld+json", "html": "text/html"}
+_OUTPUT_ALIASES = {"ttl": "turtle", "json-ld": "jsonld"}
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+INPUT_SYNTAXES = ("turtle", "jsonld", "rdfxml", "ntriples")
+# Room for the multipart framing and the small form fields around an uploaded file.
+FORM_OVERHEAD_BYTES = 64 * 1024
+TEMPLATE_FILES = {"strategy.ttl": "text/turtle; charset=utf-8",
+                  "strategy.jsonld": "application/ld+json"}
+
+TEXT = {
+    "en": {"title": "Validate data", "intro": "Check data about a municipal digital strategy "
+           "against the digistrat shapes, in the context of the graph: your data may refer "
+           "to municipalities, bodies and vocabulary concepts already in it.",
+           "paste": "Paste RDF", "upload": "or upload a file", "syntax": "Format",
+           "auto": "detect (by file name or content)", "lang": "Language of the messages",
+           "submit": "Validate", "templates": "Start from a template for a new strategy:",
+           "conforms": "The data conforms to the shapes.",
+           "not_conforms": "The data does not conform to the shapes.",
+           "violations": "violations", "warnings": "warnings", "infos": "infos",
+           "resource": "Resource", "path": "Property", "value": "Value",
+           "shape": "shape", "error": "The data could not be validated",
+           "line": "line", "column": "column", "download": "Report as",
+           "triples": "triples checked", "nothing": "No messages."},
+    "de": {"title": "Daten prüfen", "intro": "Prüfen Sie Daten zu einer kommunalen "
+           "Digitalstrategie gegen die digistrat-Formen, im Kontext des Graphen: Ihre Daten "
+           "dürfen auf Gemeinden, Gremien und Vokabularbegriffe verweisen, die er schon "
+           "enthält.",
+           "paste": "RDF einfügen", "upload": "oder eine Datei hochladen", "syntax": "Format",
+           "auto": "erkennen (an Dateiname oder Inhalt)", "lang": "Sprache der Meldungen",
+           "submit": "Prüfen", "templates": "Beginnen Sie mit einer Vorlage für eine neue "
+           "Strategie:",
+           "conforms": "Die Daten entsprechen den Formen.",
+           "not_conforms": "Die Daten entsprechen den Formen nicht.",
+           "violations": "Verstösse", "warnings": "Warnungen", "infos": "Hinweise",
+           "resource": "Ressource", "path": "Eigenschaft", "value": "Wert",
+           "shape": "Form", "error": "Die Daten konnten nicht geprüft werden",
+           "line": "Zeile", "column": "Spalte", "download": "Bericht als",
+           "triples": "Tripel geprüft", "nothing": "Keine Meldungen."},
+}
+
+
+# --- choosing language and output ----------------------------------------------------------
+
+
+def choose_lang(request: Request, form_lang: str | None = None) -> str:
+    """``?lang=``, then the form's field, then Accept-Language (de or en), else en."""
+    for candidate in (request.query_params.get("lang"), form_lang):
+        if candidate and candidate.lower()[:2] in LANGS:
+            return candidate.lower()[:2]
+    header = request.headers.get("accept-language", "")
+    best, best_q = "en", -1.0
+    for order, part in enumerate(header.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        tag = pieces[0].lower()[:2]
+        q = 1.0
+        for param in pieces[1:]:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if tag in LANGS and q > 0 and q - order * 1e-6 > best_q:
+            best, best_q = tag, q - order * 1e-6
+    return best
+
+
+def choose_output(request: Request) -> str:
+    """``?format=`` (json, turtle, jsonld, html), else the Accept header; JSON by default."""
+    name = request.query_params.get("format")
+    if name:
+        name = _OUTPUT_ALIASES.get(name.lower(), name.lower())
+        if name not in OUTPUTS:
+            raise ApiError(400, "bad-request", f"?format={name}: choose one of "
+                           + ", ".join(OUTPUTS))
+        return name
+    chosen = negotiate(request.headers.get("accept"), list(OUTPUTS.values()))
+    if chosen is None:
+        raise ApiError(406, "not-acceptable", "the report comes as " + ", ".join(
+            OUTPUTS.values()))
+    return next(k for k, v in OUTPUTS.items() if v == chosen)
+
+
+# --- reading the body, bounded ---------------------------------------------------------------
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "too-large", f"the submission is larger than {limit:,} bytes "
+                    "(setting max_upload_bytes)", limit_bytes=limit)
+
+
+async def read_bounded(request: Request, limit: int) -> bytes:
+    """The body, refusing it (413) past ``limit`` bytes: by Content-Length, then as read."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise _too_large(limit)
+        except ValueError:
+            raise ApiError(400, "bad-request", "Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _replay(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+async def read_form(request: Request, body: bytes, limit: int) -> dict[str, Any]:
+    """Parse a (bounded) form body: text fields, and a file's name and bytes."""
+    headers = Headers(scope=request.scope)
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if media_type == "multipart/form-data":
+            parser: MultiPartParser | FormParser = MultiPartParser(
+                headers, _replay(body), max_files=1, max_fields=10, max_part_size=limit)
+        else:
+            parser = FormParser(headers, _replay(body))
+        form = await parser.parse()
+    except MultiPartException as err:
+        raise ApiError(400, "bad-request", f"the form could not be read: {err.message}"
+                       ) from None
+    fields: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            await value.close()
+            if data:
+                fields["file"] = (value.filename or "", value.content_type or "", data)
+        else:
+            fields[key] = value
+    return fields
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def sniff_syntax(data: bytes) -> RdfSyntax:
+    """A guess from the first characters: JSON → JSON-LD, XML → RDF/XML, else Turtle."""
+    head = data.lstrip()[:200]
+    if head.startswith((b"{", b"[")):
+        return syntax_named("jsonld")
+    if head.startswith(b"<?xml") or head.startswith(b"<rdf:RDF") or b"<rdf:RDF" in head:
+        return syntax_named("rdfxml")
+    return syntax_named("turtle")
+
+
+def form_syntax(fields: dict[str, Any], data: bytes) -> RdfSyntax:
+    """The syntax of a form submission: the chosen format, else file name, type, content."""
+    chosen = str(fields.get("syntax") or "auto").lower()
+    if chosen != "auto":
+        if chosen not in INPUT_SYNTAXES:
+            raise ApiError(415, "unsupported-media-type", f"unknown format {chosen!r}; "
+                           "choose " + ", ".join(INPUT_SYNTAXES))
+        return syntax_named(chosen)
+    if "file" in fields:
+        filename, content_type, _ = fields["file"]
+        if filename:
+            try:
+                return syntax_for_path(Path(filename))
+            except UnsupportedFormatError:
+                pass
+        if content_type and content_type != "application/octet-stream":
+            try:
+                return syntax_for_media_type(content_type)
+            except UnsupportedFormatError:
+                pass
+    return sniff_syntax(data)
+
+
+def parse_submission(data: bytes, syntax: RdfSyntax, max_triples: int) -> Graph:
+    """Parse ``data`` (no base IRI: relative IRIs are an error) into an rdflib graph."""
+    try:
+        quads = parse_bytes(data, syntax, source="request body")
+    except LoadError as err:
+        if "remote context" in err.message.lower():
+            raise ApiError(400, "remote-context", "remote JSON-LD contexts are not loaded "
+                           "(no network access is caused by a submission); put the "
+                           "@context into the document itself") from None
+        context = {k: v for k, v in (("line", err.line), ("column", err.column))
+                   if v is not None}
+        raise ApiError(400, "syntax", f"{syntax.name}: {err.message}", **context) from None
+    if len(quads) > max_triples:
+        raise ApiError(413, "too-many-triples", f"the submission holds {len(quads):,} triples; "
+                       f"at most {max_triples:,} are validated (setting max_upload_triples)",
+                       limit_triples=max_triples)
+    graph = graph_from_quads(quads)
+    bind_prefixes(graph.namespace_manager)
+    return graph
+
+
+def run_validation(store: Store, settings: Settings, graph: Graph,
+                   lang: str) -> ValidationReport:
+    """Validate in a worker process with the deadline ``validation_timeout_ms``."""
+    pool = pool_for(store, settings.validation_workers)
+    runner = pool.runner(settings.validation_timeout_ms / 1000)
+    try:
+        return validate_submission(store, graph, lang=lang, runner=runner)
+    except ValidationTimeoutError:
+        raise ApiError(503, "validation-timeout", "the validation ran past "
+                       f"{settings.validation_timeout_ms:,} ms (setting "
+                       "validation_timeout_ms) and was stopped",
+                       limit_ms=settings.validation_timeout_ms) from None
+    except ValidationBusyError as err:
+        raise ApiError(503, "busy", str(err), headers={"Retry-After": "5"}) from None
+    except ShapesError:
+        log.exception("the server's shapes cannot be used")
+        raise ApiError(500, "internal", "internal error; it has been logged") from None
+    except KGError:
+        log.exception("validation failed")
+        raise ApiError(500, "internal", "internal error; it has been logged") from None
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def shape_link(iri: str) -> str | None:
+    """The documentation page of a digistrat shape: ``/shapes#<local name>``."""
+    if iri.startswith(str(DSH)):
+        return "/shapes#" + iri[len(str(DSH)):]
+    return None
+
+
+def report_json(report: ValidationReport, triples: int, lang: str) -> dict[str, Any]:
+    counts = report.counts()
+    body = report.as_dict()
+    body["summary"] = {"violations": counts["Violation"], "warnings": counts["Warning"],
+                       "infos": counts["Info"]}
+    body["triples"] = triples
+    body["lang"] = lang
+    for result in body["results"]:  # type: ignore[union-attr]
+        result["shape_documentation"] = shape_link(str(result["source_shape"]))
+    return body
+
+
+def grouped(report: ValidationReport) -> list[dict[str, Any]]:
+    """Results grouped by focus node, worst first."""
+    groups: dict[str, list[Any]] = {}
+    for result in report.results:
+        groups.setdefault(result.focus_node, []).append(result)
+    order = {"Violation": 0, "Warning": 1, "Info": 2}
+    return sorted(({"focus": focus, "results": results,
+                    "worst": min(order[r.severity] for r in results)}
+                   for focus, results in groups.items()),
+                  key=lambda g: (g["worst"], g["focus"]))
+
+
+def page(request: Request, lang: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    values = {"request": request, "lang": lang, "t": TEXT[lang], "syntaxes": INPUT_SYNTAXES,
+              "shape_link": shape_link, "report": None, "error": None, "text": "",
+              "chosen_syntax": "auto", **context}
+    return TEMPLATES.TemplateResponse(request, "validate.html", values, status_code=status)
+
+
+def respond(request: Request, output: str, report: ValidationReport, triples: int,
+            lang: str, text: str, syntax: str) -> Response:
+    if output == "json":
+        return JSONResponse(report_json(report, triples, lang))
+    if output == "turtle":
+        return Response(report.graph.serialize(format="turtle"),
+                        media_type="text/turtle; charset=utf-8")
+    if output == "jsonld":
+        return Response(report.graph.serialize(format="json-ld"),
+                        media_type="application/ld+json")
+    return page(request, lang, report=report, groups=grouped(report), triples=triples,
+                text=text, chosen_syntax=syntax,
+                report_json=json.dumps(report_json(report, triples, lang)))
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+@router.get("/validate", response_class=HTMLResponse)
+def validate_page(request: Request) -> HTMLResponse:
+    """The page for people: paste or upload, pick a format, see the report."""
+    return page(request, choose_lang(request))
+
+
+@router.get("/validate/templates/{name}")
+def strategy_template(name: str, store: StoreDep) -> FileResponse:
+    """A template for a new strategy (Turtle or JSON-LD) that itself validates."""
+    if name not in TEMPLATE_FILES:
+        raise ApiError(404, "not-found", f"no template {name!r}; there are "
+                       + ", ".join(TEMPLATE_FILES))
+    path = store.project.root / "templates" / name
+    if not path.is_file():
+        raise ApiError(404, "not-found", f"the template {name} is not installed")
+    return FileResponse(path, media_type=TEMPLATE_FILES[name], filename=name)
+
+
+@router.post("/validate")
+async def validate_endpoint(request: Request, settings: SettingsDep,
+                            store: StoreDep) -> Response:
+    """Validate a submission: 200 with a report whether or not it conforms; 4xx if unusable.
+
+    Body: Turtle, JSON-LD, RDF/XML or N-Triples by Content-Type, or a form (multipart with a
+    ``file`` field, or a ``data`` text field; ``syntax`` names the format).
+    """
+    output = choose_output(request)
+    lang = choose_lang(request)
+    text, syntax_name = "", "auto"
+    try:
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not media_type:
+            raise ApiError(415, "unsupported-media-type", "no Content-Type; send text/turtle, "
+                           "application/ld+json, application/rdf+xml, application/n-triples "
+                           "or a form")
+        limit = settings.max_upload_bytes
+        if media_type in FORM_TYPES:
+            body = await read_bounded(request, limit + FORM_OVERHEAD_BYTES)
+            fields = await read_form(request, body, limit)
+            lang = choose_lang(request, fields.get("lang"))
+            syntax_name = str(fields.get("syntax") or "auto")
+            if "file" in fields:
+                data = fields["file"][2]
+            else:
+                text = str(fields.get("data") or "")
+                data = text.encode("utf-8")
+            if len(data) > limit:
+                raise _too_large(limit)
+            if not data.strip():
+                raise ApiError(400, "empty", "nothing to validate: paste RDF or choose a file")
+            syntax = form_syntax(fields, data)
+        else:
+            try:
+                syntax = syntax_for_media_type(media_type)
+            except UnsupportedFormatError:
+                raise ApiError(415, "unsupported-media-type", f"{media_type} is not a "
+                               "supported RDF syntax; send text/turtle, application/ld+json, "
+                               "application/rdf+xml or application/n-triples") from None
+            data = await read_bounded(request, limit)
+        graph = await run_in_threadpool(parse_submission, data, syntax,
+                                        settings.max_upload_triples)
+        report = await run_in_threadpool(run_validation, store, settings, graph, lang)
+    except ApiError as err:
+        if output == "html" and err.status < 500:
+            return page(request, lang, status=err.status, error=err, text=text,
+                        chosen_syntax=syntax_name)
+        raise
+    return respond(request, output, report, len(graph), lang, text, syntax_name)

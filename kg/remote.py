@@ -1,0 +1,204 @@
+"""A remote SPARQL 1.1 endpoint as the query backend, and pushing the dataset into one.
+
+The service can sit on any SPARQL 1.1 Protocol endpoint (Fuseki, Virtuoso, QLever,
+``oxigraph serve``): :class:`RemoteEndpoint` sends it the query (POST, form-encoded, with
+the protocol dataset), reads the answer as a stream in a standard format (SPARQL JSON
+results for SELECT/ASK, N-Triples for CONSTRUCT/DESCRIBE), stops reading one row past the
+row cap and writes the format the client asked for with the same code as the embedded
+backend. :class:`RemoteStore` is a :class:`kg.store.Store` whose queries go to the remote
+endpoint (its local copy of the files still serves validation and the service description).
+
+:func:`push_dataset` writes every named graph of a store to a SPARQL 1.1 Graph Store HTTP
+Protocol endpoint, one ``PUT ?graph=<iri>`` per graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import urlencode
+
+import httpx
+import pyoxigraph as ox
+
+from kg.errors import QueryError, QuerySyntaxError, QueryTimeoutError
+from kg.sparql import (
+    NotAcceptableError,
+    QueryAnswer,
+    QueryOutcome,
+    QueryRequest,
+    answer_boolean_value,
+    answer_from_ntriples_writer,
+    answer_from_tsv_writer,
+)
+from kg.sparql_guard import inspect_query
+from kg.store import Store
+
+_ACCEPT = {
+    "select": "application/sparql-results+json",
+    "ask": "application/sparql-results+json",
+    "construct": "application/n-triples",
+    "describe": "application/n-triples",
+}
+
+
+class BackendError(QueryError):
+    """The remote endpoint could not be reached or answered with a server error."""
+
+
+class _StreamReader(io.RawIOBase):
+    """A file over an httpx byte stream that gives up at a deadline."""
+
+    def __init__(self, chunks: Iterator[bytes], deadline: float, limit_ms: float) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+        self._deadline = deadline
+        self._limit_ms = limit_ms
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+        if not self._buffer:
+            if time.monotonic() > self._deadline:
+                raise QueryTimeoutError(
+                    f"the query ran longer than {self._limit_ms:.0f} ms and was stopped")
+            self._buffer = next(self._chunks, b"")
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+class RemoteEndpoint:
+    """A SPARQL 1.1 Protocol query endpoint at ``url``."""
+
+    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._client = httpx.Client(follow_redirects=False, trust_env=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _post(self, request: QueryRequest, accept: str, timeout_s: float
+              ) -> tuple[httpx.Response, Callable[[], None]]:
+        text = request.text
+        if request.base_iri:  # the service-defined base, as a BASE the query may override
+            text = f"BASE <{request.base_iri}> {text}"
+        data: list[tuple[str, str]] = [("query", text)]
+        data += [("default-graph-uri", g) for g in request.default_graphs or []]
+        data += [("named-graph-uri", g) for g in request.named_graphs or []]
+        timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
+        try:
+            stream = self._client.stream("POST", self.url, content=urlencode(data).encode(),
+                                         headers={"Accept": accept, "Content-Type":
+                                                  "application/x-www-form-urlencoded"},
+                                         timeout=timeout)
+            response = stream.__enter__()
+        except httpx.TimeoutException:
+            raise QueryTimeoutError(
+                f"the query ran longer than {timeout_s * 1000:.0f} ms and was stopped") from None
+        except httpx.HTTPError as err:
+            raise BackendError(f"the SPARQL backend {self.url} is unreachable: "
+                               f"{type(err).__name__}") from None
+        return response, lambda: stream.__exit__(None, None, None)
+
+    def run_sync(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
+        """Run ``request`` on the remote endpoint; the answer is capped and serialised here."""
+        form = inspect_query(request.text).form
+        accept = _ACCEPT.get(form, "application/sparql-results+json, application/n-triples;q=0.9")
+        deadline = time.monotonic() + timeout_s
+        response, close = self._post(request, accept, timeout_s)
+        try:
+            if response.status_code >= 400:
+                message = response.read().decode("utf-8", "replace").strip()[:1000]
+                if 400 <= response.status_code < 500:
+                    raise QuerySyntaxError(message or f"HTTP {response.status_code}")
+                raise BackendError(f"the SPARQL backend answered HTTP {response.status_code}: "
+                                   f"{message[:200]}")
+            media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            reader = _StreamReader(response.iter_bytes(), deadline, timeout_s * 1000)
+            try:
+                if media in ("application/n-triples", "text/plain"):
+                    quads = ox.parse(reader, format=ox.RdfFormat.N_TRIPLES)
+                    return answer_from_ntriples_writer(
+                        lambda w: ox.serialize(quads, w, format=ox.RdfFormat.N_TRIPLES),
+                        request, "describe" if form == "describe" else "construct")
+                if media in ("application/sparql-results+json", "application/json"):
+                    parsed = ox.parse_query_results(reader, format=ox.QueryResultsFormat.JSON)
+                    if isinstance(parsed, ox.QueryBoolean):
+                        return answer_boolean_value(bool(parsed), request)
+                    return answer_from_tsv_writer(
+                        lambda w: parsed.serialize(w, format=ox.QueryResultsFormat.TSV),
+                        request)
+            except httpx.TimeoutException:
+                raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
+                                        "and was stopped") from None
+            except httpx.HTTPError as err:
+                raise BackendError(f"the SPARQL backend failed: {type(err).__name__}") from None
+            except (SyntaxError, ValueError) as err:
+                raise BackendError(f"the SPARQL backend sent an unreadable answer: {err}"
+                                   ) from None
+            raise BackendError(f"the SPARQL backend answered in an unexpected format {media!r}")
+        finally:
+            close()
+
+    async def run(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
+        """:meth:`run_sync` off the event loop."""
+        return await asyncio.to_thread(self.run_sync, request, timeout_s)
+
+    def run_query(self, text: str) -> QueryOutcome:
+        """The :func:`kg.sparql.run_query` contract on the remote endpoint (no row cap)."""
+        form = inspect_query(text).form
+        request = QueryRequest(text, results_format="json", rdf_format="ntriples",
+                               max_rows=10**12)
+        try:
+            answer = self.run_sync(request, self.timeout_s)
+        except NotAcceptableError as err:  # pragma: no cover - formats are fixed above
+            raise QueryError(str(err)) from None
+        if answer.form in ("construct", "describe"):
+            triples = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
+            return QueryOutcome("describe" if form == "describe" else "construct", triples)
+        parsed = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+        if isinstance(parsed, ox.QueryBoolean):
+            return QueryOutcome("ask", parsed)
+        return QueryOutcome("select", parsed)
+
+
+class RemoteStore(Store):
+    """A loaded project whose SPARQL queries go to a remote endpoint."""
+
+    remote: RemoteEndpoint
+
+    @classmethod
+    def wrap(cls, store: Store, remote: RemoteEndpoint) -> RemoteStore:
+        wrapped = cls(store.ox, store.graphs, store.project)
+        wrapped.remote = remote
+        return wrapped
+
+
+def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None = None,
+                 timeout_s: float = 60.0) -> int:
+    """PUT every named graph of ``store`` to the Graph Store Protocol endpoint ``url``.
+
+    Returns the number of graphs written; raises BackendError on the first failure.
+    """
+    with httpx.Client(trust_env=False, timeout=timeout_s) as client:
+        for number, info in enumerate(store.graphs, 1):
+            quads = store.ox.quads_for_pattern(None, None, None, ox.NamedNode(info.iri))
+            body = ox.serialize((q.triple for q in quads), format=ox.RdfFormat.N_TRIPLES)
+            try:
+                response = client.put(url, params={"graph": info.iri}, content=body,
+                                      headers={"Content-Type": "application/n-triples"})
+            except httpx.HTTPError as err:
+                raise BackendError(f"{url} is unreachable: {type(err).__name__}") from None
+            if response.status_code >= 300:
+                raise BackendError(f"PUT {info.iri} to {url}: HTTP {response.status_code} "
+                                   f"{response.text[:200]}")
+            if progress:
+                progress(f"[{number}/{len(store.graphs)}] {info.file} -> <{info.iri}> "
+                         f"({info.triples} triples, HTTP {response.status_code})")
+    return len(store.graphs)

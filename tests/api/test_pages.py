@@ -1,0 +1,284 @@
+"""HTML pages, pictures, downloads and the catalogue, checked against the store."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+
+import pytest
+from fastapi.testclient import TestClient
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, RDF
+
+from api.routes import resources
+from kg.namespaces import BASE
+from kg.store import Store
+
+DS = Namespace(BASE + "ontology#")
+HTML = {"Accept": "text/html"}
+
+
+def rows(store: Store, query: str) -> list[dict[str, str]]:
+    result = store.ox.query("PREFIX ds: <" + str(DS) + ">\nPREFIX dct: <http://purl.org/dc/terms/>\n"
+                            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+                            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n" + query,
+                            use_default_graph_as_union=True)
+    names = [v.value for v in result.variables]
+    return [{n: s[n].value for n in names if s[n] is not None} for s in result]
+
+
+def local(iri: str) -> str:
+    return "/" + iri[len(BASE):]
+
+
+def test_home_lists_every_municipality_and_strategy(client: TestClient, store: Store) -> None:
+    html = client.get("/", headers=HTML).text
+    query = "SELECT ?x WHERE { { ?x a ds:Municipality } UNION { ?x a ds:Strategy } }"
+    for row in rows(store, query):
+        assert f'href="{local(row["x"])}"' in html
+
+
+def test_language_switch_and_cookie(make_client) -> None:  # type: ignore[no-untyped-def]
+    browser = make_client()
+    path = "/id/strategy/zuerich-digitalisierungsstrategie-2024"
+    english = browser.get(path, headers={**HTML, "Accept-Language": "en"})
+    assert "<html lang=\"en\"" in english.text and "Structure of the strategy" in english.text
+    german = browser.get(path, headers={**HTML, "Accept-Language": "de-CH,de;q=0.9,en;q=0.5"})
+    assert "<html lang=\"de\"" in german.text and "Gliederung der Strategie" in german.text
+    switched = browser.get(path + "?lang=en", headers={**HTML, "Accept-Language": "de"})
+    assert "<html lang=\"en\"" in switched.text
+    assert switched.cookies.get("lang") == "en" or browser.cookies.get("lang") == "en"
+    # the cookie now wins over Accept-Language
+    again = browser.get(path, headers={**HTML, "Accept-Language": "de"})
+    assert "<html lang=\"en\"" in again.text
+    assert 'href="' + path + '?lang=de"' in again.text
+
+
+def test_property_labels_follow_the_language(client: TestClient, store: Store) -> None:
+    labels = {r["l"] for r in rows(store, 'SELECT ?l WHERE { ds:ownedBy rdfs:label ?l '
+                                          'FILTER(LANG(?l) = "de") }')}
+    assert labels
+    html = client.get("/id/strategy/zuerich-digitalisierungsstrategie-2024?lang=de",
+                      headers=HTML).text
+    assert any(f">{label}<" in html for label in labels)
+
+
+def test_strategy_page_shows_the_tree_in_order(client: TestClient, store: Store) -> None:
+    strategy = BASE + "id/strategy/zuerich-digitalisierungsstrategie-2024"
+    top = rows(store, f"""SELECT ?el ?pos WHERE {{ ?el ds:isElementOf <{strategy}> ;
+                          ds:position ?pos }} ORDER BY ?pos""")
+    if not top:
+        pytest.skip("no elements in the data")
+    html = client.get(local(strategy), headers=HTML).text
+    positions = [html.index(f'data-iri="{row["el"]}"') for row in top]
+    assert positions == sorted(positions)
+    children = rows(store, f"""SELECT ?child WHERE {{ ?child ds:isElementOf ?el .
+                               ?el ds:isElementOf <{strategy}> }}""")
+    for child in children:
+        assert f'data-iri="{child["child"]}"' in html
+
+
+def test_strategy_page_cites_its_sources(client: TestClient, store: Store) -> None:
+    strategy = BASE + "id/strategy/zuerich-digitalisierungsstrategie-2024"
+    cited = rows(store, f"""SELECT ?title ?url WHERE {{ <{strategy}> dct:source ?s .
+                            ?s dct:title ?title
+                            OPTIONAL {{ ?s <https://schema.org/url> ?url }} }}""")
+    assert cited
+    html = client.get(local(strategy), headers=HTML).text
+    section = html[html.index('class="sources"'):]
+    for row in cited:
+        assert row["title"] in section
+        if "url" in row:
+            assert f'href="{row["url"]}"' in section
+
+
+def test_strategy_page_links_predecessor_and_decision(client: TestClient, store: Store) -> None:
+    for row in rows(store, """SELECT ?s ?old ?d WHERE { ?s dct:replaces ?old
+                              OPTIONAL { ?s ds:adoptedIn ?d } } LIMIT 5"""):
+        html = client.get(local(row["s"]), headers=HTML).text
+        predecessor = html[html.index('class="predecessor"'):]
+        assert f'href="{local(row["old"])}"' in predecessor
+        if "d" in row:
+            assert f'href="{local(row["d"])}"' in html[html.index('class="adoption"'):]
+
+
+def test_municipality_page(client: TestClient, store: Store) -> None:
+    for muni in rows(store, "SELECT ?m WHERE { ?m a ds:Municipality }"):
+        html = client.get(local(muni["m"]), headers=HTML).text
+        own = {r["s"] for r in rows(store, f"SELECT ?s WHERE {{ ?s ds:ownedBy <{muni['m']}> }}")}
+        listed = set(re.findall(r'class="strategy-item"><span class="year">[^<]*</span>\s*'
+                                r'<a href="([^"]+)"', html))
+        assert listed == {local(s) for s in own}, muni["m"]
+        for key, register in ((str(DS.bfsNumber), "https://ld.admin.ch/municipality/"),):
+            for value in rows(store, f"SELECT ?v WHERE {{ <{muni['m']}> <{key}> ?v }}"):
+                assert f'href="{register}{value["v"]}"' in html
+
+
+def test_incoming_links_are_paged(client: TestClient, store: Store,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    target = BASE + "vocab/theme/e-government-services"
+    linking = {r["s"] for r in rows(store, f"SELECT DISTINCT ?s WHERE {{ ?s ?p <{target}> "
+                                           "FILTER(isIRI(?s)) }")}
+    if len(linking) < 3:
+        pytest.skip("too few incoming links")
+    monkeypatch.setattr(resources, "INCOMING_PAGE_SIZE", 2)
+    seen: set[str] = set()
+    pages = -(-len(linking) // 2)
+    for page in range(1, pages + 1):
+        html = client.get(f"{local(target)}?page={page}", headers=HTML).text
+        section = html[html.index('class="incoming"'):]
+        found = {href for href in re.findall(r'<td><a href="([^"]+)">', section)}
+        assert len(found) <= 2
+        seen |= found
+    assert seen == {local(s) for s in linking}
+
+
+def test_ontology_page_documents_terms_and_constraints(client: TestClient,
+                                                       store: Store) -> None:
+    html = client.get("/ontology?lang=en", headers=HTML).text
+    for row in rows(store, f"""SELECT ?t ?de ?en WHERE {{ ?t a <http://www.w3.org/2002/07/owl#Class>
+            ; <http://www.w3.org/2000/01/rdf-schema#label> ?de , ?en
+            FILTER(STRSTARTS(STR(?t), "{DS}") && LANG(?de) = "de" && LANG(?en) = "en") }}"""):
+        name = row["t"].rsplit("#", 1)[1]
+        assert f'id="{name}"' in html
+        assert row["de"].replace("&", "&amp;") in html and row["en"] in html
+    shaped = rows(store, """SELECT ?cls ?path WHERE { ?shape <http://www.w3.org/ns/shacl#targetClass>
+        ?cls ; <http://www.w3.org/ns/shacl#property>/<http://www.w3.org/ns/shacl#path> ?path
+        FILTER(isIRI(?path) && STRSTARTS(STR(?cls), STR(ds:))) } LIMIT 20""")
+    assert shaped
+    for row in shaped:
+        section = html[html.index(f'id="{row["cls"].rsplit("#", 1)[1]}"'):]
+        section = section[:section.index("</section>")]
+        assert "Shape constraints" in section
+
+
+def test_vocabulary_pages(client: TestClient, store: Store) -> None:
+    schemes = rows(store, "SELECT ?s WHERE { ?s a skos:ConceptScheme }")
+    index = client.get("/vocab", headers=HTML).text
+    for scheme in schemes:
+        assert f'href="{local(scheme["s"])}"' in index
+        html = client.get(local(scheme["s"]), headers=HTML).text
+        for concept in rows(store, f"SELECT ?c WHERE {{ ?c skos:inScheme <{scheme['s']}> }}"):
+            assert f'href="{local(concept["c"])}"' in html
+
+
+def matrix_from_store(store: Store) -> dict[tuple[str, str], set[str]]:
+    cells: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in rows(store, """SELECT ?m ?t ?x WHERE { ?s a ds:Strategy ; ds:ownedBy ?m .
+            ?x dct:subject ?t .
+            FILTER(?x = ?s || EXISTS { ?x (ds:isElementOf|^ds:hasElement)+ ?s }) }"""):
+        cells[(row["m"], row["t"])].add(row["x"])
+    return cells
+
+
+def test_comparison_matrix_cells(client: TestClient, store: Store) -> None:
+    expected = matrix_from_store(store)
+    assert expected
+    html = client.get("/-/compare", headers=HTML).text
+    found = {}
+    for muni, theme, body in re.findall(
+            r'<td class="cell[^"]*" data-municipality="([^"]+)" data-theme="([^"]+)" '
+            r'data-count="\d+">(.*?)</td>', html, re.S):
+        links = set(re.findall(r'<li><a href="([^"]+)"', body))
+        if links:
+            found[(muni, theme)] = links
+    assert found == {k: {local(x) for x in v} for k, v in expected.items()}
+
+
+def test_timeline_has_a_point_per_dated_strategy(client: TestClient, store: Store) -> None:
+    dated = {r["s"] for r in rows(store, """SELECT ?s WHERE { ?s a ds:Strategy ; ds:ownedBy ?m .
+        { ?s ds:adoptedIn|^ds:adopts ?d .
+          ?d <http://data.europa.eu/eli/ontology#date_document>|dct:date ?x }
+        UNION { ?s ds:timeHorizon/<http://www.w3.org/ns/dcat#startDate> ?x } }""")}
+    html = client.get("/-/timeline", headers=HTML).text
+    points = set(re.findall(r'class="point" data-iri="([^"]+)"', html))
+    assert points == dated
+    arrows = html.count('class="succession"')
+    pairs = rows(store, """SELECT DISTINCT ?a ?b WHERE { ?b dct:replaces|^dct:isReplacedBy ?a }""")
+    assert arrows == len([p for p in pairs if p["a"] in dated and p["b"] in dated])
+
+
+def test_downloads(client: TestClient, store: Store) -> None:
+    html = client.get("/-/downloads", headers=HTML).text
+    files = re.findall(r'href="/-/downloads/([^"]+)"', html)
+    assert {"digistrat.trig", "digistrat.nq", "digistrat.ttl", "digistrat.jsonld",
+            "digistrat.ttl.gz"} <= set(files)
+    plain = client.get("/-/downloads/digistrat.ttl")
+    assert plain.headers["content-type"].startswith("text/turtle")
+    graph = Graph().parse(data=plain.content, format="turtle")
+    triples = {(q.subject, q.predicate, q.object) for q in store.ox}
+    assert len(graph) == len(triples)
+    packed = client.get("/-/downloads/digistrat.ttl.gz")
+    assert gzip.decompress(packed.content) == plain.content
+    assert client.get("/-/downloads/secrets.txt").status_code == 404
+
+
+def test_dcat_record(client: TestClient) -> None:
+    graph = Graph().parse(data=client.get("/-/catalog?format=ttl").content, format="turtle")
+    catalog = next(graph.subjects(RDF.type, DCAT.Catalog))
+    dataset = next(graph.objects(catalog, DCAT.dataset))
+    for node in (catalog, dataset):
+        assert {t.language for t in graph.objects(node, DCTERMS.title)} == {"de", "en"}
+        assert {t.language for t in graph.objects(node, DCTERMS.description)} == {"de", "en"}
+        assert (node, DCTERMS.publisher, None) in graph
+    assert (dataset, DCAT.theme, URIRef(
+        "http://publications.europa.eu/resource/authority/data-theme/GOVE")) in graph
+    assert (dataset, DCTERMS.license, URIRef(
+        "http://publications.europa.eu/resource/authority/licence/CC_BY_4_0")) in graph
+    distributions = list(graph.objects(dataset, DCAT.distribution))
+    assert len(distributions) >= 8
+    for dist in distributions:
+        assert (dist, DCAT.accessURL, None) in graph
+    files = [d for d in distributions if (d, DCAT.downloadURL, None) in graph]
+    assert len(files) == 8
+    for dist in files:
+        assert (dist, DCAT.mediaType, None) in graph
+        url = str(next(graph.objects(dist, DCAT.downloadURL)))
+        size = next(graph.objects(dist, DCAT.byteSize))
+        assert len(client.get(local(url)).content) == int(size)
+    jsonld = Graph().parse(data=client.get("/-/catalog", headers={
+        "Accept": "application/ld+json"}).content, format="json-ld")
+    assert len(jsonld) == len(graph)
+
+
+def test_void(client: TestClient, store: Store) -> None:
+    void = Namespace("http://rdfs.org/ns/void#")
+    graph = Graph().parse(data=client.get("/.well-known/void",
+                                          headers={"Accept": "text/turtle"}).content,
+                          format="turtle")
+    dataset = next(s for s in graph.subjects(RDF.type, void.Dataset)
+                   if (s, void.sparqlEndpoint, None) in graph)
+    distinct = {(q.subject, q.predicate, q.object) for q in store.ox}
+    assert next(graph.objects(dataset, void.triples)) == Literal(len(distinct))
+    assert len(list(graph.objects(dataset, void.subset))) == len(store.graphs)
+    assert str(next(graph.objects(dataset, void.uriSpace))) == BASE + "id/"
+
+
+def test_sitemap_lists_every_resource(client: TestClient, store: Store) -> None:
+    tree = ET.fromstring(client.get("/sitemap.xml").content)
+    locs = {el.text for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
+    query = f'SELECT DISTINCT ?s {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{BASE}id/")) }}'
+    for row in rows(store, query):
+        assert "http://testserver" + local(row["s"]) in locs
+    assert "http://testserver/" in locs
+
+
+def test_source_record_page(client: TestClient, store: Store) -> None:
+    source = rows(store, "SELECT ?s ?title WHERE { ?s a ds:SourceDocument ; dct:title ?title } "
+                         "LIMIT 1")
+    assert source
+    html = client.get(local(source[0]["s"]), headers=HTML).text
+    assert source[0]["title"] in html
+    assert "Linked from" in html or "Verweise hierher" in html
+
+
+def test_skos_labels_in_reader_language(client: TestClient, store: Store) -> None:
+    concept = BASE + "vocab/theme/open-data"
+    labels = {r["lang"]: r["l"] for r in rows(store, f"""SELECT ?l (LANG(?l) AS ?lang) WHERE {{
+        <{concept}> skos:prefLabel ?l }}""")}
+    if not {"de", "en"} <= set(labels):
+        pytest.skip("no bilingual labels")
+    assert f"<h1>{labels['de']}</h1>" in client.get(local(concept) + "?lang=de", headers=HTML).text
+    assert f"<h1>{labels['en']}</h1>" in client.get(local(concept) + "?lang=en", headers=HTML).text

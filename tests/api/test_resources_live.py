@@ -1,0 +1,106 @@
+"""The real server process, dereferenced by rdflib over HTTP as any linked-data client would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import BNode, Graph, URIRef
+from rdflib.compare import isomorphic
+
+from kg.namespaces import BASE
+from kg.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """``digistrat serve`` in its own process on a free port; stopped after the module."""
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("digistrat")), "serve", "--port", str(port),
+               "--host", "127.0.0.1", "--quiet", "--root", str(ROOT)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + READY_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                pytest.fail(f"digistrat serve exited with {process.returncode}:\n{output[-3000:]}")
+            try:
+                with urllib.request.urlopen(url + "/-/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"digistrat serve was not ready within {READY_SECONDS} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def cbd(graph: Graph, iri: str) -> Graph:
+    out, todo, seen = Graph(), [URIRef(iri)], set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for p, o in graph.predicate_objects(node):
+            out.add((node, p, o))
+            if isinstance(o, BNode):
+                todo.append(o)
+    return out
+
+
+@pytest.mark.parametrize("local", ["id/strategy/zuerich-digitalisierungsstrategie-2024",
+                                   "id/municipality/ch-261"])
+def test_rdflib_parses_a_resource_from_the_running_server(server: str, store: Store,
+                                                          local: str) -> None:
+    union = store.rdflib_graph(store.graph_iris())
+    if (URIRef(BASE + local), None, None) not in union:
+        pytest.skip(f"{local} is not in the bundled data")
+    graph = Graph().parse(f"{server}/{local}")  # rdflib's own Accept header, no format hint
+    assert len(graph) > 3
+    assert isomorphic(graph, cbd(union, BASE + local))
+
+
+def test_running_server_answers_each_format_and_the_browser(server: str) -> None:
+    path = "/id/municipality/ch-261"
+    for media, fmt in [("text/turtle", "turtle"), ("application/ld+json", "json-ld"),
+                       ("application/n-triples", "nt"), ("application/rdf+xml", "xml")]:
+        request = urllib.request.Request(server + path, headers={"Accept": media})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.headers["Content-Type"].startswith(media)
+            graph = Graph().parse(data=response.read(), format=fmt)
+        assert (URIRef(BASE + path[1:]), None, None) in graph
+    request = urllib.request.Request(server + path, headers={"Accept": "text/html"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert "<h1>" in response.read().decode()

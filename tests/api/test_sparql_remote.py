@@ -1,0 +1,180 @@
+"""The remote backend against a real ``oxigraph serve`` on loopback, filled by
+``digistrat load --to`` (Graph Store Protocol, one PUT per named graph)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from rdflib import Graph
+from rdflib.compare import isomorphic
+
+from kg.cli import main
+from kg.remote import RemoteEndpoint, RemoteStore
+from kg.sparql import run_query
+from kg.store import Store
+
+OXIGRAPH = Path(sys.executable).parent / "oxigraph"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``oxigraph serve`` on a free loopback port (union default graph, like this service)."""
+    if not OXIGRAPH.exists():
+        pytest.skip("the oxigraph server is not installed in the venv")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(OXIGRAPH), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),
+         "--bind", f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "5"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "oxigraph serve exited"
+            try:
+                if httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=2,
+                             trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "oxigraph serve did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def loaded(oxigraph: str) -> str:
+    result = CliRunner().invoke(main, ["load", "--root", str(ROOT), "--to",
+                                       oxigraph + "/store", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "Wrote" in result.output
+    return oxigraph
+
+
+def test_load_puts_every_named_graph(loaded: str, store: Store) -> None:
+    response = httpx.get(loaded + "/query", trust_env=False, params={
+        "query": "SELECT ?g (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"},
+        headers={"Accept": "application/sparql-results+json"})
+    counts = {b["g"]["value"]: int(b["n"]["value"])
+              for b in response.json()["results"]["bindings"]}
+    assert counts == {g.iri: g.triples for g in store.graphs}
+    # loading again replaces (PUT), it does not add
+    result = CliRunner().invoke(main, ["load", "--root", str(ROOT), "--to",
+                                       loaded + "/store", "-q"])
+    assert result.exit_code == 0
+    again = httpx.get(loaded + "/query", trust_env=False, params={
+        "query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
+        headers={"Accept": "application/sparql-results+json"})
+    assert int(again.json()["results"]["bindings"][0]["n"]["value"]) == len(store)
+
+
+@pytest.fixture(scope="module")
+def remote_client(loaded: str, make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client(sparql_endpoint=loaded + "/query", max_result_rows=50)
+
+
+@pytest.fixture(scope="module")
+def local_client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client(max_result_rows=50)
+
+
+QUERIES = [
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+    "SELECT ?s ?l WHERE { ?s rdfs:label ?l } ORDER BY ?s ?l LIMIT 20",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "xml"])
+def test_select_answers_match_the_embedded_store(remote_client: TestClient,
+                                                 local_client: TestClient, query: str,
+                                                 fmt: str) -> None:
+    remote = remote_client.get("/sparql", params={"query": query, "format": fmt})
+    local = local_client.get("/sparql", params={"query": query, "format": fmt})
+    assert remote.status_code == local.status_code == 200
+    assert remote.headers["content-type"] == local.headers["content-type"]
+    assert remote.content == local.content
+
+
+def test_ask_and_construct(remote_client: TestClient, local_client: TestClient) -> None:
+    for query in ("ASK { ?s ?p ?o }", "ASK { <urn:x:none> ?p ?o }"):
+        assert remote_client.get("/sparql", params={"query": query}).json() == \
+            local_client.get("/sparql", params={"query": query}).json()
+    query = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
+             "CONSTRUCT { ?c skos:prefLabel ?l } WHERE { ?c skos:prefLabel ?l } "
+             "ORDER BY ?c ?l LIMIT 40")
+    remote = remote_client.get("/sparql", params={"query": query},
+                               headers={"Accept": "text/turtle"})
+    local = local_client.get("/sparql", params={"query": query},
+                             headers={"Accept": "text/turtle"})
+    assert remote.status_code == 200
+    assert isomorphic(Graph().parse(data=remote.content, format="turtle"),
+                      Graph().parse(data=local.content, format="turtle"))
+
+
+def test_remote_truncation_and_errors(remote_client: TestClient) -> None:
+    response = remote_client.get("/sparql", params={"query": "SELECT * { ?s ?p ?o }"})
+    assert response.headers["x-digistrat-truncated"] == "true"
+    assert len(response.json()["results"]["bindings"]) == 50
+    response = remote_client.get("/sparql", params={"query": "SELECT * {"})
+    assert response.status_code == 400 and response.json()["type"] == "query-syntax"
+    response = remote_client.get("/sparql", params={
+        "query": "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"})
+    assert response.status_code == 403
+    response = remote_client.post("/sparql", content=b"CLEAR ALL",
+                                  headers={"Content-Type": "application/sparql-update"})
+    assert response.status_code == 403
+
+
+def test_remote_time_limit(loaded: str, make_client: Callable[..., TestClient]) -> None:
+    client = make_client(sparql_endpoint=loaded + "/query", query_timeout_ms=500)
+    started = time.monotonic()
+    response = client.get("/sparql", params={
+        "query": "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"})
+    assert response.status_code == 503 and response.json()["type"] == "query-timeout"
+    assert time.monotonic() - started < 5
+
+
+def test_unreachable_backend_is_a_502(make_client: Callable[..., TestClient]) -> None:
+    client = make_client(sparql_endpoint=f"http://127.0.0.1:{free_port()}/query")
+    response = client.get("/sparql", params={"query": "ASK {}"})
+    assert response.status_code == 502 and response.json()["type"] == "backend-error"
+
+
+def test_run_query_uses_the_remote_endpoint(loaded: str, store: Store) -> None:
+    remote = RemoteStore.wrap(store, RemoteEndpoint(loaded + "/query"))
+    try:
+        query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+        outcome = run_query(remote, query)
+        assert outcome.form == "select"
+        assert int(next(iter(outcome.result))["n"].value) == len(store)  # type: ignore[arg-type, index]
+        outcome = run_query(remote, "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 5")
+        assert outcome.form == "construct" and len(list(outcome.result)) == 5  # type: ignore[arg-type]
+        assert bool(run_query(remote, "ASK { ?s ?p ?o }").result)
+    finally:
+        remote.remote.close()

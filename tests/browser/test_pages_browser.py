@@ -1,0 +1,159 @@
+"""The pages in headless Chromium: navigation, the language switch, the comparison matrix."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from kg.namespaces import BASE
+from kg.store import Store
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TIMEOUT_MS = 15_000
+DS = BASE + "ontology#"
+
+
+@pytest.fixture(scope="module")
+def server(store: Store) -> Iterator[str]:
+    """The real app under uvicorn in a thread, on a free port of 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(Settings(), store), host="127.0.0.1", port=port,
+                            log_level="warning")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
+                                              timeout=TIMEOUT_MS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, server):  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(TIMEOUT_MS)
+    yield tab
+    context.close()
+
+
+def select(store: Store, query: str) -> list[dict[str, str]]:
+    result = store.ox.query(f"PREFIX ds: <{DS}>\nPREFIX dct: <http://purl.org/dc/terms/>\n"
+                            + query, use_default_graph_as_union=True)
+    names = [v.value for v in result.variables]
+    return [{n: s[n].value for n in names if s[n] is not None} for s in result]
+
+
+def local(iri: str) -> str:
+    return "/" + iri[len(BASE):]
+
+
+def test_home_to_municipality_to_strategy_to_element(page, server, store: Store) -> None:  # type: ignore[no-untyped-def]
+    path = select(store, """SELECT ?m ?s ?el WHERE { ?s ds:ownedBy ?m .
+        ?el ds:isElementOf ?s ; ds:position ?pos } ORDER BY ?m ?s ?pos LIMIT 1""")
+    if not path:
+        pytest.skip("no strategy with elements in the data")
+    muni, strategy, element = path[0]["m"], path[0]["s"], path[0]["el"]
+    page.goto(server + "/")
+    page.locator(f'section.card[data-iri="{muni}"] h3 a').click()
+    page.wait_for_url(server + local(muni))
+    assert page.locator("h1").inner_text().strip()
+    page.locator(f'.strategies a[href="{local(strategy)}"]').click()
+    page.wait_for_url(server + local(strategy))
+    assert page.locator("section.structure").is_visible()
+    page.locator(f'.structure li[data-iri="{element}"] > .box > a').click()
+    page.wait_for_url(server + local(element))
+    crumbs = page.locator("nav.crumbs a")
+    assert crumbs.first.get_attribute("href") == local(strategy)
+    assert page.locator("article.resource").get_attribute("data-iri") == element
+
+
+def test_language_switch(page, server) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + "/-/compare")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("h1").inner_text() == "Municipalities × themes"
+    page.locator("a.lang-de").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert page.locator("h1").inner_text() == "Gemeinden × Themen"
+    page.goto(server + "/ontology")  # the choice is remembered
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert page.locator("nav.toc h2").first.inner_text() == "Klassen"
+    page.locator("a.lang-en").click()
+    page.wait_for_load_state()
+    assert page.locator("nav.toc h2").first.inner_text() == "Classes"
+
+
+def test_comparison_matrix_shows_the_right_cells(page, server, store: Store) -> None:  # type: ignore[no-untyped-def]
+    expected: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for row in select(store, """SELECT ?m ?t ?x WHERE { ?s a ds:Strategy ; ds:ownedBy ?m .
+            ?x dct:subject ?t .
+            FILTER(?x = ?s || EXISTS { ?x (ds:isElementOf|^ds:hasElement)+ ?s }) }"""):
+        expected[(row["m"], row["t"])].add(local(row["x"]))
+    assert expected
+    page.goto(server + "/-/compare")
+    cells = page.locator("td.cell.hit")
+    shown: dict[tuple[str, str], set[str]] = {}
+    for index in range(cells.count()):
+        cell = cells.nth(index)
+        key = (cell.get_attribute("data-municipality"), cell.get_attribute("data-theme"))
+        assert cell.locator("summary").inner_text().strip() == str(len(expected[key]))
+        shown[key] = {a.get_attribute("href") for a in cell.locator("a").all()}
+    assert shown == expected
+    # opening a cell shows the elements behind it; following one opens its page
+    (muni, theme), links = sorted(expected.items())[0]
+    cell = page.locator(f'td.cell[data-municipality="{muni}"][data-theme="{theme}"]')
+    cell.locator("summary").click()
+    first = cell.locator("li a").first
+    assert first.is_visible()
+    target = first.get_attribute("href")
+    assert target in links
+    first.click()
+    page.wait_for_url(server + target)
+    assert page.locator("h1").is_visible()
+
+
+def test_timeline_and_diagram_render(page, server, store: Store) -> None:  # type: ignore[no-untyped-def]
+    page.goto(server + "/-/timeline")
+    points = page.locator("svg.timeline a.point")
+    assert points.count() > 0
+    box = page.locator("svg.timeline").bounding_box()
+    assert box and box["width"] > 300
+    strategies = select(store, "SELECT ?s WHERE { ?el ds:isElementOf ?s . ?s a ds:Strategy } "
+                               "LIMIT 1")
+    if strategies:
+        page.goto(server + local(strategies[0]["s"]))
+        nodes = page.locator(".diagram li.node")
+        assert nodes.count() > 0 and nodes.first.is_visible()

@@ -1,0 +1,41 @@
+"""The bundled repository itself: its data conforms and its example queries answer."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from kg.project import Project
+from kg.queries import NamedQuery, load_queries
+from kg.sparql import run_query
+from kg.store import Store
+from kg.validate import validate
+
+from .conftest import ROOT
+
+QUERIES = load_queries(ROOT / "queries")
+
+
+def test_data_conforms_to_the_shapes(store: Store) -> None:
+    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
+                      context=store.layer_graph("ontology"))
+    violations = [r for r in report.results if r.severity == "Violation"]
+    assert violations == []
+
+
+def test_every_layer_has_files(project: Project) -> None:
+    for layer in ("ontology", "shapes", "data"):
+        assert project.files(layer), layer
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
+def test_example_query_returns_rows(store: Store, query: NamedQuery) -> None:
+    assert query.title and query.description
+    outcome = run_query(store, query.text)
+    result = outcome.result
+    rows = bool(result) if isinstance(result, ox.QueryBoolean) else len(list(result))
+    assert rows, f"{query.name} returned no rows"
+
+
+def test_there_are_example_queries() -> None:
+    assert len(QUERIES) >= 6

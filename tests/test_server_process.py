@@ -1,0 +1,97 @@
+"""The real server process: ``digistrat serve --port <free port>`` on 127.0.0.1, queried over
+HTTP, then stopped (and its query processes with it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DIGISTRAT = Path(sys.executable).parent / "digistrat"
+START_TIMEOUT_S = 120
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def children_of(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        children = (task / "children").read_text().split() if (task / "children").exists() \
+            else []
+        found += [int(c) for c in children]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie has ended; only its exit status is left
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
+
+
+@pytest.mark.skipif(not DIGISTRAT.exists(), reason="the digistrat command is not installed")
+def test_serve_answers_sparql_over_http_and_stops() -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DIGISTRAT_QUERY_TIMEOUT_MS": "2000", "DIGISTRAT_QUERY_WORKERS": "1"}
+    process = subprocess.Popen(
+        [str(DIGISTRAT), "serve", "--root", str(ROOT), "--host", "127.0.0.1", "--port",
+         str(port), "--max-result-rows", "7", "-q"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    helpers: list[int] = []
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with httpx.Client(base_url=base, timeout=10, trust_env=False) as http:
+            while True:
+                assert process.poll() is None, process.stderr.read().decode()  # type: ignore[union-attr]
+                try:
+                    if http.get("/-/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "the server did not start in time"
+                time.sleep(0.25)
+            response = http.get("/sparql", params={"query": "SELECT * { ?s ?p ?o }"},
+                                headers={"Accept": "application/sparql-results+json"})
+            assert response.status_code == 200
+            assert len(response.json()["results"]["bindings"]) == 7
+            assert response.headers["x-digistrat-truncated"] == "true"
+            response = http.post("/sparql", content=b"ASK { ?s ?p ?o }", headers={
+                "Content-Type": "application/sparql-query", "Accept": "application/sparql-results+xml"})
+            assert response.status_code == 200 and b"<boolean>true</boolean>" in response.content
+            description = http.get("/sparql", headers={"Accept": "text/turtle"})
+            assert f"<{base}/sparql>".encode() in description.content
+            slow = http.get("/sparql", params={
+                "query": "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"})
+            assert slow.status_code == 503 and slow.json()["type"] == "query-timeout"
+            assert http.get("/sparql", params={"query": "ASK {}"}).status_code == 200
+        helpers = children_of(process.pid)
+        assert helpers  # the query zygote ...
+        helpers += [w for z in helpers for w in children_of(z)]
+        assert len(helpers) >= 2  # ... and its worker
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in helpers)
