@@ -27,7 +27,8 @@ SELECT ?country
 } GROUP BY ?country ORDER BY ?country
 """
 
-# Statements of the data files whose subject names a source, per country of the file's
+# Statements of the data files whose subject names a source (a blank node, such as a time
+# horizon, counts as sourced through the resource that holds it), per country of the file's
 # municipality: a file is one municipality (docs/model.md).
 _STATEMENTS = sparql_prologue() + """
 SELECT ?country (COUNT(*) AS ?statements) (SUM(?sourced) AS ?withSource) WHERE {
@@ -37,7 +38,9 @@ SELECT ?country (COUNT(*) AS ?statements) (SUM(?sourced) AS ?withSource) WHERE {
     GROUP BY ?g }
   BIND(SUBSTR(STRAFTER(STR(?municipality), "/id/municipality/"), 1, 2) AS ?country)
   BIND(IF(EXISTS { GRAPH ?g { ?x dct:source ?src } }
-          || EXISTS { GRAPH ?g { ?x a ds:SourceDocument } }, 1, 0) AS ?sourced)
+          || EXISTS { GRAPH ?g { ?x a ds:SourceDocument } }
+          || (isBlank(?x) && EXISTS { GRAPH ?g { ?owner ?q ?x . ?owner dct:source ?s2 } }),
+          1, 0) AS ?sourced)
 } GROUP BY ?country ORDER BY ?country
 """
 
