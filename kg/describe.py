@@ -18,7 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.formats import RdfSyntax
-from kg.namespaces import DS, PREFIXES, SCHEMA, sparql_prologue
+from kg.namespaces import DS, PREFIXES, SCHEMA, SERIALIZATION_PREFIXES, sparql_prologue
 from kg.store import Store
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
@@ -176,7 +176,7 @@ def serialize(triples: Sequence[ox.Triple], syntax: RdfSyntax) -> bytes:
     """Triples in an RDF syntax; JSON-LD with the project context and compact IRIs."""
     if syntax.name == "jsonld":
         return json.dumps(to_jsonld(triples), ensure_ascii=False, indent=1).encode()
-    prefixes = PREFIXES if syntax.name in ("turtle", "rdfxml", "trig") else None
+    prefixes = SERIALIZATION_PREFIXES if syntax.name in ("turtle", "rdfxml", "trig") else None
     return ox.serialize(triples, format=syntax.ox_format, prefixes=prefixes)
 
 

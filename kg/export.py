@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.namespaces import PREFIXES
+from kg.namespaces import SERIALIZATION_PREFIXES
 from kg.store import Store
 
 # name → (file name, format, whether named graphs are kept)
@@ -24,11 +24,11 @@ def dump(store: Store, name: str) -> bytes:
     _, fmt, keep_graphs = DUMPS[name]
     quads = store.ox.quads_for_pattern(None, None, None, None)
     if keep_graphs:
-        prefixes = PREFIXES if fmt == ox.RdfFormat.TRIG else None
+        prefixes = SERIALIZATION_PREFIXES if fmt == ox.RdfFormat.TRIG else None
         return ox.serialize(quads, format=fmt, prefixes=prefixes)
     triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
     ordered = sorted(triples, key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
-    return ox.serialize(ordered, format=fmt, prefixes=PREFIXES)
+    return ox.serialize(ordered, format=fmt, prefixes=SERIALIZATION_PREFIXES)
 
 
 def export(store: Store, folder: Path, *, compress: bool = False) -> list[Path]:

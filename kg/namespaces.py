@@ -44,6 +44,12 @@ PREFIXES: dict[str, str] = {
     "void": "http://rdfs.org/ns/void#",
 }
 
+# For Turtle, TriG and RDF/XML: prefixes whose local names never need a slash. With
+# ``dsid:`` and ``vocab:`` every local name would hold one, which Turtle must escape
+# (``vocab:theme\/open-data``); full IRIs read better there.
+SERIALIZATION_PREFIXES: dict[str, str] = {
+    p: iri for p, iri in PREFIXES.items() if p not in ("dsid", "vocab")}
+
 
 def bind_prefixes(manager: NamespaceManager) -> None:
     """Bind every project prefix on an rdflib namespace manager."""

@@ -72,7 +72,8 @@ def test_serve_answers_sparql_over_http_and_stops() -> None:
             assert len(response.json()["results"]["bindings"]) == 7
             assert response.headers["x-digistrat-truncated"] == "true"
             response = http.post("/sparql", content=b"ASK { ?s ?p ?o }", headers={
-                "Content-Type": "application/sparql-query", "Accept": "application/sparql-results+xml"})
+                "Content-Type": "application/sparql-query",
+                "Accept": "application/sparql-results+xml"})
             assert response.status_code == 200 and b"<boolean>true</boolean>" in response.content
             description = http.get("/sparql", headers={"Accept": "text/turtle"})
             assert f"<{base}/sparql>".encode() in description.content

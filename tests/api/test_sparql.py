@@ -397,8 +397,8 @@ MALFORMED: list[tuple[str, dict, int, str]] = [  # type: ignore[type-arg]
     ("update media type", {"method": "POST", "url": "/sparql", "content": b"CLEAR ALL",
                            "headers": {"Content-Type": "application/sparql-update"}}, 403,
      "update-refused"),
-    ("update as query", {"method": "GET",
-                         "url": "/sparql?query=INSERT%20DATA%20%7B%3Ca%3A%3E%20%3Ca%3A%3E%20%3Ca%3A%3E%7D"},
+    ("update as query", {"method": "GET", "url": "/sparql",
+                         "params": {"query": "INSERT DATA { <a:> <a:> <a:> }"}},
      403, "update-refused"),
     ("LOAD as query", {"method": "POST", "url": "/sparql",
                        "content": b"LOAD <http://127.0.0.1:9/x.ttl>",
@@ -414,8 +414,8 @@ MALFORMED: list[tuple[str, dict, int, str]] = [  # type: ignore[type-arg]
      "bad-request"),
     ("two formats", {"method": "GET", "url": "/sparql?query=ASK%7B%7D&format=json&format=xml"},
      400, "bad-request"),
-    ("SERVICE", {"method": "GET",
-                 "url": "/sparql?query=SELECT%20*%20%7BSERVICE%20%3Chttp%3A%2F%2F127.0.0.1%3A9%2F%3E%20%7B%3Fs%20%3Fp%20%3Fo%7D%7D"},
+    ("SERVICE", {"method": "GET", "url": "/sparql", "params": {
+        "query": "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"}},
      403, "service-refused"),
 ]
 
@@ -446,3 +446,17 @@ def test_syntax_error_says_where(client: TestClient) -> None:
     response = client.get("/sparql", params={"query": "SELECT * WHERE {\n  ?s ?p \n}"})
     body = assert_error_shape(response, 400, "query-syntax")
     assert body["line"] == 3
+
+
+def test_on_disk_store_is_served_by_workers_that_reopen_it(tmp_path, project) -> None:  # type: ignore[no-untyped-def]
+    from api.app import create_app
+    from api.settings import Settings
+
+    disk = Store.load(project, tmp_path / "store")
+    app = create_app(Settings(query_workers=1), disk)
+    app.state.store_path = str(tmp_path / "store")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/sparql", params={"query": COUNT_ALL})
+        assert response.status_code == 200
+        assert int(response.json()["results"]["bindings"][0]["n"]["value"]) == len(disk)
+        assert app.state.query_backend.worker_pids

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-
 from validate_helpers import Case, Listener, corpus
 
 CASES = corpus()
@@ -42,7 +41,7 @@ def test_corpus_case(client: TestClient, case: Case) -> None:
     if "must_not_contain" in expect:
         assert expect["must_not_contain"] not in response.text
     if expect["status"] != 200:
-        assert ERROR_KEYS <= set(body)
+        assert set(body) >= ERROR_KEYS
         assert body["ok"] is False and body["status"] == expect["status"]
         assert body["type"] == expect["type"]
         assert body["errors"] and body["error"]
@@ -84,12 +83,9 @@ def test_oversized_body_by_content_length(make_client: Callable[..., TestClient]
 def test_oversized_body_without_content_length_is_counted_while_read(
         make_client: Callable[..., TestClient]) -> None:
     client = make_client(max_upload_bytes=1_000)
-    chunks_sent = []
-
     def chunks():  # type: ignore[no-untyped-def]
-        for _ in range(10_000):  # 1 MB if read to the end
-            chunks_sent.append(1)
-            yield b"# padding padding padding padding padding padding padding padding pad\n" * 1
+        for _ in range(10_000):  # 700 kB if read to the end; sent without Content-Length
+            yield b"# padding padding padding padding padding padding padding padding\n"
 
     response = client.post("/validate", content=chunks(),
                            headers={"Content-Type": "text/turtle"})
@@ -112,7 +108,7 @@ def test_unsupported_media_type(client: TestClient, media_type: str) -> None:
     response = client.post("/validate", content=b"x", headers={"Content-Type": media_type})
     assert response.status_code == 415
     assert response.json()["type"] == "unsupported-media-type"
-    assert ERROR_KEYS <= set(response.json())
+    assert set(response.json()) >= ERROR_KEYS
 
 
 def test_missing_content_type_is_415(client: TestClient) -> None:
