@@ -33,6 +33,7 @@ from servers import (
     Server,
     http_status,
     start_digistrat,
+    start_digistrat_unvalidated,
     start_oxigraph,
     start_rdflib_endpoint,
 )
@@ -52,6 +53,9 @@ def start(name: str, root: Path, args: argparse.Namespace) -> Server:
         extra = ["--max-result-rows", str(args.max_result_rows)]
         store = Path(args.store) if getattr(args, "store", None) else None
         return start_digistrat(root, log_path(name), store=store, extra=extra)
+    if name == "digistrat_unvalidated":
+        store = Path(args.store) if getattr(args, "store", None) else None
+        return start_digistrat_unvalidated(root, log_path(name), store=store)
     if name == "oxigraph":
         return start_oxigraph(root, log_path(name))
     if name == "oxigraph_disk":
@@ -177,8 +181,12 @@ async def _runaway(server: Server, samples: dict[str, str], runaways: int,
 
 def runaway(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(args.root)
-    extra = ["--query-timeout-ms", str(args.timeout_ms)]
-    server = start_digistrat(root, log_path("digistrat-runaway"), extra=extra)
+    if args.launcher == "digistrat_unvalidated":
+        server = start_digistrat_unvalidated(root, log_path("digistrat-runaway"),
+                                             timeout_ms=args.timeout_ms)
+    else:
+        server = start_digistrat(root, log_path("digistrat-runaway"),
+                                 extra=["--query-timeout-ms", str(args.timeout_ms)])
     try:
         results = [asyncio.run(_runaway(server, samples_of(root), n, args.max_seconds))
                    for n in (int(x) for x in args.runaways.split(","))]
@@ -190,7 +198,8 @@ def runaway(args: argparse.Namespace) -> dict[str, Any]:
               f"cheap p99 before {res['cheap_before']['p99_ms']} during "
               f"{res['cheap_during']['p99_ms']} (n={res['cheap_during']['requests']}) "
               f"after {res['cheap_after']['p99_ms']}", file=sys.stderr)
-    return {"root": str(root), "timeout_ms": args.timeout_ms, "results": results}
+    return {"root": str(root), "launcher": args.launcher, "timeout_ms": args.timeout_ms,
+            "results": results}
 
 
 # --- memory ----------------------------------------------------------------------------
@@ -286,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.add_argument("--timeout-ms", type=int, default=2000)
     p.add_argument("--runaways", default="1,2", help="concurrent runaway queries per trial")
+    p.add_argument("--launcher", default="digistrat",
+                   choices=["digistrat", "digistrat_unvalidated"])
     p.add_argument("--max-seconds", type=float, default=30.0)
     p.set_defaults(func=runaway)
     p = sub.add_parser("memory")

@@ -83,7 +83,7 @@ def runaway(data: dict[str, Any]) -> str:
     out = [f"Query time limit: {data['timeout_ms']} ms.\n",
            "| runaways | runaway answers (status, ms) | cheap p99 before ms | cheap p50 / p99 "
            "during ms | cheap requests during | cheap p99 after ms | target p99 ≤ 100 ms |",
-           "|---|---|---|---|---|---|---|---|"]
+           "|---|---|---|---|---|---|---|"]
     for r in data["results"]:
         during = r["cheap_during"]
         outcomes = ", ".join(f"{o['status']} / {o['ms']:.0f}" for o in r["runaway_outcomes"])

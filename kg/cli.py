@@ -25,7 +25,7 @@ from kg.sparql import RESULT_FORMATS, run_query, serialize_solutions, serialize_
 from kg.stats import instances_per_class, triples_per_graph
 from kg.store import Store
 from kg.submission import validate_submission
-from kg.validate import ValidationReport, validate
+from kg.validate import ValidationReport, default_cache_dir, validate_data
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -95,8 +95,8 @@ def check(root: str | None, quiet: bool, lang: str, infos: bool) -> None:
     store = _load(project, quiet)
     if not quiet:
         click.echo("Validating data/ against shapes/ …", err=True)
-    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
-                      context=store.layer_graph("ontology"), lang=lang)
+    report = validate_data(store, lang=lang)
+    assert report is not None  # no cache: always validated
     _print_text_report(report, "data/", infos)
     failed = not report.conforms
     try:
@@ -322,11 +322,15 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
         _fail(str(err))
     project = _project(root)
     store = _load(project, quiet, Path(store_path) if store_path else None)
-    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
-                      context=store.layer_graph("ontology"))
-    if not report.conforms:
+    started = time.perf_counter()
+    report = validate_data(store, cache_dir=default_cache_dir())
+    if report is not None and not report.conforms:
         _print_text_report(report, "data/", infos=False)
         _fail("data/ violates the shapes; not serving it", EXIT_VIOLATIONS)
+    if not quiet:
+        how = "validated before, files unchanged" if report is None else "validated"
+        click.echo(f"data/ conforms to shapes/ ({how}, {time.perf_counter() - started:.2f} s)",
+                   err=True)
     app = create_app(settings, store)
     from api.routes.sparql import start_backend
 

@@ -311,7 +311,7 @@ class QueryPool:
         return list(self._all)
 
     def close(self) -> None:
-        """Stop the zygote and every worker (bounded: a few seconds at most)."""
+        """Stop the zygote and every worker (bounded: about a second at most)."""
         if self._closed:
             return
         self._closed = True
@@ -324,7 +324,7 @@ class QueryPool:
                     waiter.get_loop().call_soon_threadsafe(waiter.cancel)
         with self._lock:
             self._control.close()
-        end = time.monotonic() + 3
+        end = time.monotonic() + 1  # then SIGKILL (another process may hold the socket)
         while time.monotonic() < end:
             try:
                 done, _ = os.waitpid(self.zygote_pid, os.WNOHANG)

@@ -34,10 +34,12 @@ class Store:
     files is reopened without reloading them.
     """
 
-    def __init__(self, ox_store: ox.Store, graphs: list[GraphInfo], project: Project) -> None:
+    def __init__(self, ox_store: ox.Store, graphs: list[GraphInfo], project: Project,
+                 fingerprint: str = "") -> None:
         self.ox = ox_store
         self.graphs = graphs
         self.project = project
+        self.fingerprint = fingerprint  # sha-256 over the loaded files' paths and contents
 
     # --- building ------------------------------------------------------------------------
 
@@ -59,7 +61,7 @@ class Store:
                     if progress:
                         progress(f"Reopened the store at {path} (files unchanged)")
                     graphs = [GraphInfo(**g) for g in saved["graphs"]]
-                    return cls(ox.Store(str(path)), graphs, project)
+                    return cls(ox.Store(str(path)), graphs, project, fingerprint)
         parsed: list[tuple[Path, str, list[ox.Quad]]] = []
         for number, file in enumerate(files, 1):
             iri = project.graph_iri(file)
@@ -83,7 +85,7 @@ class Store:
             ox_store.flush()
             (path / MANIFEST).write_text(json.dumps(
                 {"fingerprint": fingerprint, "graphs": [g.__dict__ for g in graphs]}, indent=1))
-        return cls(ox_store, graphs, project)
+        return cls(ox_store, graphs, project, fingerprint)
 
     # --- reading -------------------------------------------------------------------------
 

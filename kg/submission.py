@@ -22,6 +22,7 @@ vocabularies and the referenced descriptions are context, never validated themse
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -46,7 +47,13 @@ from kg.errors import KGError
 from kg.namespaces import BASE, DSH, bind_prefixes
 from kg.rdfio import to_rdflib
 from kg.store import Store
-from kg.validate import SEVERITIES, ValidationReport, _result
+from kg.validate import (
+    SEVERITIES,
+    ValidationReport,
+    install_query_cache,
+    result_of,
+    tidy_messages,
+)
 
 Triple = tuple[Node, Node, Node]
 log = logging.getLogger("digistrat")
@@ -205,7 +212,7 @@ class PreparedShapes:
     def __init__(self, shapes: Iterable[Triple], ontology: Iterable[Triple]) -> None:
         from pyshacl.shapes_graph import ShapesGraph
 
-        _install_query_cache()
+        install_query_cache()
         self.shapes = Graph()
         bind_prefixes(self.shapes.namespace_manager)
         for triple in shapes:
@@ -254,6 +261,7 @@ class PreparedShapes:
                 raise ShapesError(f"the shapes cannot be used: {err.message}") from None
             finally:
                 _FOCUS.allowed = _FOCUS.shapes_graph = None
+        tidy_messages(report, self.shapes)
         return list(report)
 
     def warm_up(self) -> None:
@@ -302,43 +310,6 @@ def _install_focus_filter() -> None:
 
 _PREPARED: weakref.WeakKeyDictionary[Store, PreparedShapes] = weakref.WeakKeyDictionary()
 _PREPARED_LOCK = threading.Lock()
-_QUERY_CACHE_INSTALLED = False
-
-
-def _install_query_cache() -> None:
-    """Parse each SPARQL text once: pyshacl hands rdflib the same text for every focus node.
-
-    rdflib's ``prepareQuery`` is exactly ``translateQuery(parseQuery(text))``, and a prepared
-    query may be evaluated any number of times, so caching it changes no result.
-    """
-    global _QUERY_CACHE_INSTALLED
-    if _QUERY_CACHE_INSTALLED:
-        return
-    from rdflib.plugins.sparql import processor
-
-    original = processor.SPARQLProcessor.query
-    cache: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
-    lock = threading.Lock()
-
-    def query(self: Any, query: Any, initBindings: Any = None,  # noqa: N803
-              initNs: Any = None, base: Any = None, DEBUG: bool = False) -> Any:  # noqa: N803
-        if isinstance(query, str):
-            key = (query, base, tuple(sorted((str(k), str(v))
-                                                  for k, v in (initNs or {}).items())))
-            with lock:
-                prepared = cache.get(key)
-            if prepared is None:
-                prepared = processor.translateQuery(processor.parseQuery(query), base,
-                                                    initNs)
-                with lock:
-                    if len(cache) > 1_000:
-                        cache.clear()
-                    cache[key] = prepared
-            query = prepared
-        return original(self, query, initBindings, initNs, base, DEBUG)
-
-    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
-    _QUERY_CACHE_INSTALLED = True
 
 
 # --- step 3: the report -------------------------------------------------------------------
@@ -363,7 +334,7 @@ def finish_report(task: ValidationTask, report_triples: Iterable[Triple],
             _remove_tree(graph, result)
     for item in task.dangling:
         _add_dangling(graph, report, item)
-    results = [_result(graph, node, lang)
+    results = [result_of(graph, node, lang)
                for node in graph.objects(report, SH.result)]
     order = {s: i for i, s in enumerate(SEVERITIES)}
     results.sort(key=lambda r: (order[r.severity], r.focus_node, r.path or "", r.message))
@@ -416,7 +387,10 @@ def validate_submission(store: Store, submission: Graph, *, lang: str = "en",
 def _worker_entry(fd: int) -> None:
     """Entry point of a worker process: its end of the socket pair is ``fd``."""
     conn = Connection(fd)
-    shapes, ontology = conn.recv()
+    try:
+        shapes, ontology = conn.recv()
+    except (EOFError, OSError):  # the parent ended or killed us before we started
+        return
     _worker_main(conn, shapes, ontology)
 
 
@@ -573,6 +547,15 @@ class ValidationPool:
 
 _POOLS: dict[tuple[int, int], ValidationPool] = {}
 _POOLS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_pools() -> None:
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.close()
 
 
 def pool_for(store: Store, workers: int = 1) -> ValidationPool:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import threading
 from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
 from typing import Literal as TypingLiteral
 
 from pyshacl import validate as pyshacl_validate
@@ -11,6 +18,7 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from kg.namespaces import bind_prefixes
+from kg.store import Store
 
 Severity = TypingLiteral["Violation", "Warning", "Info"]
 SEVERITIES: tuple[Severity, ...] = ("Violation", "Warning", "Info")
@@ -68,21 +76,53 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
         if part is not None:
             for triple in part:
                 combined.add(triple)
+    install_query_cache()
     _, report_graph, _ = pyshacl_validate(
         combined, shacl_graph=shapes, inference="none", advanced=True, inplace=True,
         allow_warnings=True, allow_infos=True, abort_on_first=False, meta_shacl=False,
         do_owl_imports=False,
     )
     assert isinstance(report_graph, Graph)
+    tidy_messages(report_graph, shapes)
     bind_prefixes(report_graph.namespace_manager)
-    results = [_result(report_graph, node, lang)
+    results = [result_of(report_graph, node, lang)
                for node in report_graph.subjects(SH.resultSeverity, None)]
     order = {s: i for i, s in enumerate(SEVERITIES)}
     results.sort(key=lambda r: (order[r.severity], r.focus_node, r.path or "", r.message))
     return ValidationReport(results, report_graph)
 
 
-def _result(report: Graph, node: Node, lang: str) -> ValidationResult:
+def validate_data(store: Store, *, lang: str = "en",
+                  cache_dir: Path | None = None) -> ValidationReport | None:
+    """Validate the store's ``data/`` layer (with the ontology) against its shapes.
+
+    With ``cache_dir``, a conforming verdict is remembered under the store's fingerprint (a
+    hash of every loaded file's path and content) and the versions of pyshacl and rdflib; the
+    same files are then not validated again, and None is returned. Any change to a file, or
+    to the validator, validates anew.
+    """
+    marker = None
+    if cache_dir is not None and store.fingerprint:
+        key = f"{store.fingerprint}-pyshacl{version('pyshacl')}-rdflib{version('rdflib')}"
+        marker = cache_dir / f"conforms-{key}"
+        if marker.is_file():
+            return None
+    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
+                      context=store.layer_graph("ontology"), lang=lang)
+    if marker is not None and report.conforms:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(report.counts()))
+    return report
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/digistrat`` (``~/.cache/digistrat`` when unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "digistrat"
+
+
+def result_of(report: Graph, node: Node, lang: str) -> ValidationResult:
+    """One sh:ValidationResult node of ``report`` as a typed result."""
     def one(predicate: URIRef) -> Node | None:
         return report.value(node, predicate)
 
@@ -140,3 +180,85 @@ def _path(report: Graph, node: BNode) -> str:
         return "/".join(i.n3(nm) if isinstance(i, URIRef) else _path(report, i)
                         for i in items if isinstance(i, URIRef | BNode))
     return "_:" + str(node)
+
+
+def tidy_messages(report: Graph, shapes: Graph) -> None:
+    """One message per language and result, each with its language tag.
+
+    pyshacl drops the language tags of SHACL-SPARQL messages when it fills in their
+    ``{?var}`` slots, and reports both the constraint's message and the shape's. The tags
+    are restored by matching each message against the shape's templates, and the shape's
+    generic message gives way to the constraint's specific one in the same language.
+    """
+    for result in list(report.subjects(SH.resultSeverity, None)):
+        shape = report.value(result, SH.sourceShape)
+        if shape is None:
+            continue
+        generic = [m for m in shapes.objects(shape, SH.message) if isinstance(m, Literal)]
+        templates = list(generic)
+        for constraint in shapes.objects(shape, SH.sparql):
+            templates += [m for m in shapes.objects(constraint, SH.message)
+                          if isinstance(m, Literal)]
+        messages = [m for m in report.objects(result, SH.resultMessage)
+                    if isinstance(m, Literal)]
+        tagged: list[Literal] = []
+        for message in messages:
+            if message.language is None:
+                langs = {t.language for t in templates
+                         if t.language and _template_matches(str(t), str(message))}
+                if len(langs) == 1:
+                    message = Literal(str(message), lang=langs.pop())
+            tagged.append(message)
+        generic_texts = {str(m) for m in generic}
+        keep = [m for m in tagged if str(m) not in generic_texts or not any(
+            o.language == m.language and str(o) not in generic_texts for o in tagged)]
+        if set(keep) != set(messages):
+            report.remove((result, SH.resultMessage, None))
+            for message in keep:
+                report.add((result, SH.resultMessage, message))
+
+
+def _template_matches(template: str, text: str) -> bool:
+    """Whether ``text`` is ``template`` with its ``{?var}`` / ``{$var}`` slots filled in."""
+    parts = re.split(r"\{[?$][A-Za-z_][A-Za-z0-9_]*\}", template)
+    return re.fullmatch(".*?".join(re.escape(part) for part in parts), text,
+                        flags=re.DOTALL) is not None
+
+
+_QUERY_CACHE_INSTALLED = False
+
+
+def install_query_cache() -> None:
+    """Parse each SPARQL text once: pyshacl hands rdflib the same text for every focus node.
+
+    rdflib's ``prepareQuery`` is exactly ``translateQuery(parseQuery(text))``, and a prepared
+    query may be evaluated any number of times, so caching it changes no result.
+    """
+    global _QUERY_CACHE_INSTALLED
+    if _QUERY_CACHE_INSTALLED:
+        return
+    from rdflib.plugins.sparql import processor
+
+    original = processor.SPARQLProcessor.query
+    cache: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
+    lock = threading.Lock()
+
+    def query(self: Any, query: Any, initBindings: Any = None,  # noqa: N803
+              initNs: Any = None, base: Any = None, DEBUG: bool = False) -> Any:  # noqa: N803
+        if isinstance(query, str):
+            key = (query, base, tuple(sorted((str(k), str(v))
+                                                  for k, v in (initNs or {}).items())))
+            with lock:
+                prepared = cache.get(key)
+            if prepared is None:
+                prepared = processor.translateQuery(processor.parseQuery(query), base,
+                                                    initNs)
+                with lock:
+                    if len(cache) > 1_000:
+                        cache.clear()
+                    cache[key] = prepared
+            query = prepared
+        return original(self, query, initBindings, initNs, base, DEBUG)
+
+    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
+    _QUERY_CACHE_INSTALLED = True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyoxigraph as ox
 import pytest
 
@@ -11,7 +13,7 @@ from kg.sparql import run_query
 from kg.store import Store
 from kg.validate import validate
 
-from .conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = load_queries(ROOT / "queries")
 

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.compare import isomorphic
 from rdflib.namespace import SH
+from validate_helpers import big_submission
 
 from api.settings import Settings
 from kg.store import Store
@@ -23,7 +24,6 @@ TEMPLATE_TTL = ROOT / "templates" / "strategy.ttl"
 TEMPLATE_JSONLD = ROOT / "templates" / "strategy.jsonld"
 CORPUS = ROOT / "tests" / "validation_corpus"
 TURTLE = {"Content-Type": "text/turtle"}
-ID = "https://w3id.org/digistrat/id/"
 
 
 def post(client: TestClient, body: bytes, path: str = "/validate",
@@ -209,16 +209,6 @@ def test_page_offers_form_and_templates(client: TestClient) -> None:
 # --- the time limit -----------------------------------------------------------------------
 
 
-def _big_submission(elements: int) -> bytes:
-    lines = ["@prefix ds: <https://w3id.org/digistrat/ontology#> .",
-             "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
-             f"<{ID}strategy/big-2030> a ds:Strategy ."]
-    for n in range(1, elements + 1):
-        lines.append(f'<{ID}element/big-2030-{n}> a ds:ActionField ; skos:prefLabel "E{n}"@de ;'
-                     f" ds:isElementOf <{ID}strategy/big-2030> ; ds:position {n} .")
-    return "\n".join(lines).encode()
-
-
 def test_a_validation_past_its_deadline_is_killed(client: TestClient, store: Store,
                                                   make_client: Callable[..., TestClient]
                                                   ) -> None:
@@ -226,7 +216,7 @@ def test_a_validation_past_its_deadline_is_killed(client: TestClient, store: Sto
     pool = pool_for(store, Settings().validation_workers)
     before = pool.pids()
     quick = make_client(validation_timeout_ms=150)
-    response = post(quick, _big_submission(1_500))
+    response = post(quick, big_submission(200))
     assert response.status_code == 503, response.text  # type: ignore[attr-defined]
     assert response.json()["type"] == "validation-timeout"  # type: ignore[attr-defined]
     for pid in before:  # the worker that ran it is gone, not left running

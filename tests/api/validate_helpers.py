@@ -100,3 +100,21 @@ def result_set(results: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
 
     return {(norm(r["focus_node"]), norm(r["path"]), norm(r["value"]), r["severity"],
              r["source_shape"], norm(r["message"])) for r in results}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def big_submission(elements: int) -> bytes:
+    """A strategy with many elements: slow enough to validate to overlap other requests."""
+    base = "https://w3id.org/digistrat/id/"
+    lines = ["@prefix ds: <https://w3id.org/digistrat/ontology#> .",
+             "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
+             f"<{base}strategy/big-2030> a ds:Strategy ."]
+    for n in range(1, elements + 1):
+        lines.append(f'<{base}element/big-2030-{n}> a ds:ActionField ; skos:prefLabel "E{n}"@de ;'
+                     f" ds:isElementOf <{base}strategy/big-2030> ; ds:position {n} .")
+    return "\n".join(lines).encode()

@@ -68,3 +68,17 @@ def test_export_writes_every_dump_and_they_parse(tiny: Project, tmp_path: Path) 
         assert {(q.subject, q.predicate, q.object) for q in quads} == expected, path.name
         if path.suffix in (".trig", ".nq", ".jsonld"):
             assert {q.graph_name for q in quads} == {ox.NamedNode(i) for i in store.graph_iris()}
+
+
+def test_a_conforming_verdict_is_remembered_per_content(tiny: Project, tmp_path: Path) -> None:
+    from kg.validate import validate_data
+
+    cache = tmp_path / "cache"
+    first = validate_data(Store.load(tiny), cache_dir=cache)
+    assert first is not None and first.conforms
+    assert validate_data(Store.load(tiny), cache_dir=cache) is None  # same files: skipped
+    data = tiny.root / "data" / "essen.ttl"
+    data.write_text(data.read_text().replace('ex:name "Essen" ;', ""))
+    changed = validate_data(Store.load(tiny), cache_dir=cache)
+    assert changed is not None and not changed.conforms  # changed file: validated anew
+    assert validate_data(Store.load(tiny), cache_dir=cache) is not None  # never cached

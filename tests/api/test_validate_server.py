@@ -1,0 +1,92 @@
+"""The validation service in a real server process: validations run off the event loop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from validate_helpers import big_submission, free_port
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATE = ROOT / "templates" / "strategy.ttl"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    env = dict(os.environ, DIGISTRAT_ROOT=str(ROOT), DIGISTRAT_VALIDATION_TIMEOUT_MS="60000")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the server ended with code {process.returncode}")
+            try:
+                if httpx.get(url + "/-/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the server did not answer within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_health_is_answered_while_a_validation_runs(server: str) -> None:
+    warm = httpx.post(server + "/validate", content=TEMPLATE.read_bytes(),
+                      headers={"Content-Type": "text/turtle"}, timeout=60)
+    assert warm.status_code == 200 and warm.json()["conforms"] is True
+    outcome: dict[str, object] = {}
+
+    def validate() -> None:
+        response = httpx.post(server + "/validate", content=big_submission(150),
+                              headers={"Content-Type": "text/turtle"}, timeout=120)
+        outcome["status"] = response.status_code
+        outcome["finished"] = time.monotonic()
+
+    worker = threading.Thread(target=validate)
+    worker.start()
+    time.sleep(0.5)  # the big submission is being parsed and validated now
+    started = time.monotonic()
+    health = httpx.get(server + "/-/health", timeout=5)
+    answered = time.monotonic()
+    still_running = worker.is_alive()
+    worker.join(timeout=120)
+    assert health.status_code == 200
+    assert answered - started < 2
+    assert still_running, "the validation ended before the health request; make it bigger"
+    assert outcome["status"] == 200
+    assert outcome["finished"] > answered  # type: ignore[operator]
+
+
+def test_oversized_streamed_body_is_refused_without_reading_it_all(server: str) -> None:
+    sent = []
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(2_000):  # 20 MB if it were all read; the cap is 2 MB
+            sent.append(1)
+            yield b"#" * 10_000 + b"\n"
+
+    response = httpx.post(server + "/validate", content=chunks(),
+                          headers={"Content-Type": "text/turtle"}, timeout=30)
+    assert response.status_code == 413
+    assert response.json()["type"] == "too-large"
+    assert httpx.get(server + "/-/health", timeout=5).status_code == 200
