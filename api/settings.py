@@ -32,6 +32,9 @@ class Settings:
         "help": "Processes that run validations (each is killed at validation_timeout_ms)."})
     query_workers: int = field(default=2, metadata={
         "help": "Processes that run SPARQL queries."})
+    query_overflow_workers: int = field(default=2, metadata={
+        "help": "Extra query processes forked when every query worker is busy (say, with "
+                "runaway queries), so a cheap query need not wait; retired when idle."})
     service_allowlist: tuple[str, ...] = field(default=(), metadata={
         "help": "Endpoints a SERVICE clause may call (comma-separated); empty: none."})
     sparql_endpoint: str = field(default="", metadata={

@@ -48,34 +48,43 @@ SELECT ?country (COUNT(*) AS ?statements) (SUM(?sourced) AS ?withSource) WHERE {
 @dataclass(frozen=True)
 class MissingRule:
     name: str
-    what: str
+    what: str  # in English
+    what_de: str
     query: str
 
 
 RULES: tuple[MissingRule, ...] = (
-    MissingRule("no-adoption", "no adoption decision is known", """
+    MissingRule("no-adoption", "no adoption decision is known",
+                "kein Beschluss zur Verabschiedung bekannt", """
         SELECT ?x ?label WHERE { ?x a ds:Strategy ; dct:title ?label .
           FILTER NOT EXISTS { ?x ds:adoptedIn ?d } }"""),
-    MissingRule("no-decision-date", "the day of the adoption decision is unknown", """
+    MissingRule("no-decision-date", "the day of the adoption decision is unknown",
+                "der Tag des Beschlusses ist unbekannt", """
         SELECT ?x ?label WHERE { ?x a ds:Strategy ; dct:title ?label ; ds:adoptedIn ?d .
           FILTER NOT EXISTS { ?d eli:date_document ?date } }"""),
-    MissingRule("no-adopting-body", "the body that adopted it is unknown", """
+    MissingRule("no-adopting-body", "the body that adopted it is unknown",
+                "das beschliessende Organ ist unbekannt", """
         SELECT ?x ?label WHERE { ?x a ds:Strategy ; dct:title ?label ; ds:adoptedIn ?d .
           FILTER NOT EXISTS { ?d eli:passed_by ?b } }"""),
-    MissingRule("no-document", "no published document (URL) is known", """
+    MissingRule("no-document", "no published document (URL) is known",
+                "kein veröffentlichtes Dokument (URL) bekannt", """
         SELECT ?x ?label WHERE { ?x a ds:Strategy ; dct:title ?label .
           FILTER NOT EXISTS { ?x ds:hasDocument ?doc } }"""),
-    MissingRule("no-elements", "its structure (elements) is not recorded", """
+    MissingRule("no-elements", "its structure (elements) is not recorded",
+                "die Gliederung (Elemente) ist nicht erfasst", """
         SELECT ?x ?label WHERE { ?x a ds:Strategy ; dct:title ?label .
           FILTER NOT EXISTS { ?e ds:isElementOf ?x } }"""),
-    MissingRule("no-wikidata", "no Wikidata link is known", """
+    MissingRule("no-wikidata", "no Wikidata link is known",
+                "kein Wikidata-Verweis bekannt", """
         SELECT ?x ?label WHERE { ?x a ds:Municipality ; skos:prefLabel ?label .
           FILTER NOT EXISTS { ?x schema:sameAs ?w .
                               FILTER(STRSTARTS(STR(?w), "http://www.wikidata.org/entity/")) } }"""),
-    MissingRule("no-official-key", "no official municipality key is known", """
+    MissingRule("no-official-key", "no official municipality key is known",
+                "kein amtlicher Gemeindeschlüssel bekannt", """
         SELECT ?x ?label WHERE { ?x a ds:Municipality ; skos:prefLabel ?label .
           FILTER NOT EXISTS { ?x ds:ags|ds:bfsNumber|ds:gkz ?key } }"""),
-    MissingRule("no-holder", "who holds the post is unknown", """
+    MissingRule("no-holder", "who holds the post is unknown",
+                "wer das Amt innehat, ist unbekannt", """
         SELECT ?x ?label WHERE { ?x a org:Post ; skos:prefLabel ?label .
           FILTER NOT EXISTS { ?x org:heldBy ?p } }"""),
 )
@@ -95,6 +104,7 @@ class CountryCoverage:
 class MissingFact:
     rule: str
     what: str
+    what_de: str
     resource: str
     label: str
 
@@ -131,6 +141,6 @@ def coverage(store: Store) -> Coverage:
     missing = []
     for rule in RULES:
         for row in _select(store, sparql_prologue() + rule.query + " ORDER BY ?label"):
-            missing.append(MissingFact(rule.name, rule.what, str(row["x"].value),
+            missing.append(MissingFact(rule.name, rule.what, rule.what_de, str(row["x"].value),
                                        str(row["label"].value)))
     return Coverage(countries, missing)

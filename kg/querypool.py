@@ -182,10 +182,17 @@ class _Worker:
 
 
 class QueryPool:
-    """A zygote and ``size`` workers over ``store`` (see the module doc)."""
+    """A zygote and ``size`` workers over ``store`` (see the module doc).
 
-    def __init__(self, store: ox.Store, size: int = 2, store_path: str | None = None) -> None:
+    When every worker is busy (long or runaway queries), up to ``overflow`` more workers are
+    forked at once rather than making the next query wait; each is retired when it comes
+    back while no query waits, so ``size`` workers stay resident.
+    """
+
+    def __init__(self, store: ox.Store, size: int = 2, store_path: str | None = None,
+                 overflow: int = 0) -> None:
         self.size = max(1, size)
+        self.max_size = self.size + max(0, overflow)
         self._store = store
         self._lock = threading.Lock()
         self._closed = False
@@ -241,6 +248,9 @@ class QueryPool:
         self._all.pop(worker.pid, None)
 
     def _release(self, worker: _Worker) -> None:
+        if len(self._all) > self.size and not self._waiters:
+            self._discard(worker)  # an overflow worker no query needs any more
+            return
         self._idle.append(worker)
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -252,6 +262,8 @@ class QueryPool:
         while not self._idle:
             if self._closed:
                 raise PoolClosedError("the query pool is closed")
+            if len(self._all) < self.max_size:
+                return self._spawn()  # every worker is busy: start an overflow worker
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             remaining = deadline - time.monotonic()
@@ -288,7 +300,7 @@ class QueryPool:
                 self._release(worker)
             else:  # killed at its deadline, cancelled, or broken: replace it
                 self._discard(worker)
-                if not self._closed:
+                if not self._closed and len(self._all) < self.size:
                     with contextlib.suppress(QueryError, OSError):
                         self._release(self._spawn())
         return _answer_or_raise(header, body)

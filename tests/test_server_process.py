@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGISTRAT = Path(sys.executable).parent / "digistrat"
@@ -44,7 +43,6 @@ def alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
 
 
-@pytest.mark.skipif(not DIGISTRAT.exists(), reason="the digistrat command is not installed")
 def test_serve_answers_sparql_over_http_and_stops() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -20,6 +20,7 @@ from api.errors import ApiError
 from api.negotiation import negotiate
 from api.rendering import TEMPLATES
 from kg import catalogue, describe
+from kg.coverage import coverage
 from kg.describe import LANGUAGES
 from kg.export import DUMPS, dump
 from kg.formats import syntax_named
@@ -70,7 +71,13 @@ UI: dict[str, dict[str, str]] = {
                       "each fact with its source.",
         "goals": "Goals and measures", "no_items": "none", "graph": "Named graph",
         "subjects": "Resources", "language": "Deutsch", "schema": "Schema",
-        "items": "items",
+        "items": "items", "coverage": "Coverage",
+        "coverage_title": "Coverage of the graph",
+        "coverage_intro": "What the graph holds, by country, and the facts known to be "
+                          "missing: searched for in the sources and not found, or not yet "
+                          "recorded.",
+        "country": "Country", "statements": "Statements", "sourced": "with a source",
+        "missing": "Known missing facts", "resource": "Resource", "what": "What is missing",
     },
     "de": {
         "home": "Start", "compare": "Vergleich", "timeline": "Zeitleiste",
@@ -108,7 +115,13 @@ UI: dict[str, dict[str, str]] = {
                       "mit ihrer Quelle.",
         "goals": "Ziele und Massnahmen", "no_items": "keine", "graph": "Benannter Graph",
         "subjects": "Ressourcen", "language": "English", "schema": "Schema",
-        "items": "Einträge",
+        "items": "Einträge", "coverage": "Abdeckung",
+        "coverage_title": "Abdeckung des Graphen",
+        "coverage_intro": "Was der Graph enthält, nach Land, und welche Angaben bekanntermassen "
+                          "fehlen: in den Quellen gesucht und nicht gefunden, oder noch nicht "
+                          "erfasst.",
+        "country": "Land", "statements": "Aussagen", "sourced": "mit Quelle",
+        "missing": "Bekannte Lücken", "resource": "Ressource", "what": "Was fehlt",
     },
 }
 
@@ -281,6 +294,12 @@ def download_files(store: Store) -> list[dict[str, Any]]:
                           "size": len(dump_bytes(store, name, compressed)),
                           "graphs": keeps_graphs})
     return files
+
+
+@router.get("/-/coverage", response_class=HTMLResponse)
+def coverage_page(request: Request, store: StoreDep) -> HTMLResponse:
+    """Counts by country and the known missing facts (the same report as ``digistrat stats``)."""
+    return render(request, "coverage.html", {"report": coverage(store)})
 
 
 @router.get("/-/downloads", response_class=HTMLResponse)

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from api.bodies import read_bounded
 from api.errors import ApiError
 from api.negotiation import negotiate
 from api.rendering import TEMPLATES
@@ -80,7 +81,8 @@ def start_backend(app: Any) -> QueryPool | RemoteEndpoint:
         backend = remote
     else:
         backend = QueryPool(store.ox, settings.query_workers,
-                            store_path=getattr(state, "store_path", None))
+                            store_path=getattr(state, "store_path", None),
+                            overflow=settings.query_overflow_workers)
     state.query_backend = backend
     return backend
 
@@ -116,30 +118,6 @@ def _params(raw: bytes | str, where: str) -> list[tuple[str, str]]:
                        f"{err}") from None
 
 
-async def _body(request: Request, settings: Settings) -> bytes:
-    limit = settings.max_request_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise _too_large(limit)
-        except ValueError:
-            raise ApiError(400, "bad-request", "Content-Length is not a number") from None
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "too-large", f"the request body is larger than {limit} bytes "
-                    "(max_request_bytes)", max_request_bytes=limit)
-
-
 def _charset_is_utf8(content_type: str) -> bool:
     for param in content_type.split(";")[1:]:
         key, _, value = param.partition("=")
@@ -170,7 +148,7 @@ async def _protocol_params(request: Request, settings: Settings) -> tuple[
                                                      "; the request has no Content-Type"))
     if not _charset_is_utf8(content_type):
         raise ApiError(415, "unsupported-media-type", "the request body must be UTF-8")
-    body = await _body(request, settings)
+    body = await read_bounded(request, settings.max_request_bytes, "max_request_bytes")
     if media == _FORM_TYPE:
         try:
             params += _params(body, "form body")

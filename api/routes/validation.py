@@ -21,6 +21,7 @@ from rdflib import Graph
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
+from api.bodies import read_bounded, too_large
 from api.deps import SettingsDep, StoreDep
 from api.errors import ApiError
 from api.negotiation import negotiate
@@ -128,30 +129,6 @@ def choose_output(request: Request) -> str:
 
 
 # --- reading the body, bounded ---------------------------------------------------------------
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "too-large", f"the submission is larger than {limit:,} bytes "
-                    "(setting max_upload_bytes)", limit_bytes=limit)
-
-
-async def read_bounded(request: Request, limit: int) -> bytes:
-    """The body, refusing it (413) past ``limit`` bytes: by Content-Length, then as read."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise _too_large(limit)
-        except ValueError:
-            raise ApiError(400, "bad-request", "Content-Length is not a number") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _replay(body: bytes) -> AsyncIterator[bytes]:
@@ -359,7 +336,7 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
                            "or a form")
         limit = settings.max_upload_bytes
         if media_type in FORM_TYPES:
-            body = await read_bounded(request, limit + FORM_OVERHEAD_BYTES)
+            body = await read_bounded(request, limit + FORM_OVERHEAD_BYTES, "max_upload_bytes")
             fields = await read_form(request, body, limit)
             lang = choose_lang(request, fields.get("lang"))
             syntax_name = str(fields.get("syntax") or "auto")
@@ -369,7 +346,7 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
                 text = str(fields.get("data") or "")
                 data = text.encode("utf-8")
             if len(data) > limit:
-                raise _too_large(limit)
+                raise too_large(limit, "max_upload_bytes")
             if not data.strip():
                 raise ApiError(400, "empty", "nothing to validate: paste RDF or choose a file")
             syntax = form_syntax(fields, data)
@@ -380,7 +357,7 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
                 raise ApiError(415, "unsupported-media-type", f"{media_type} is not a "
                                "supported RDF syntax; send text/turtle, application/ld+json, "
                                "application/rdf+xml or application/n-triples") from None
-            data = await read_bounded(request, limit)
+            data = await read_bounded(request, limit, "max_upload_bytes")
         graph = await run_in_threadpool(parse_submission, data, syntax,
                                         settings.max_upload_triples)
         report = await run_in_threadpool(run_validation, store, settings, graph, lang)

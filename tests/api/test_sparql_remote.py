@@ -36,7 +36,7 @@ def free_port() -> int:
 def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``oxigraph serve`` on a free loopback port (union default graph, like this service)."""
     if not OXIGRAPH.exists():
-        pytest.skip("the oxigraph server is not installed in the venv")
+        pytest.fail("the oxigraph server is not installed in the venv (test extras)")
     port = free_port()
     process = subprocess.Popen(
         [str(OXIGRAPH), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),

@@ -227,3 +227,37 @@ def test_a_cheap_query_is_answered_while_a_slow_one_runs(
     assert client.get("/-/health").status_code == 200
     thread.join(timeout=10)
     assert slow["status"] == 503
+
+
+def _cheap_while_every_worker_is_busy(client: TestClient, workers: int) -> tuple[int, float]:
+    """Fill every resident worker with a slow query, then time a cheap one."""
+    client.get("/sparql", params={"query": "ASK {}"})
+    threads = [threading.Thread(target=client.get, args=("/sparql",),
+                                kwargs={"params": {"query": SLOW}}) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    response = client.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    elapsed = time.monotonic() - started
+    for thread in threads:
+        thread.join(timeout=10)
+    return response.status_code, elapsed
+
+
+def test_an_overflow_worker_answers_when_every_worker_is_busy(
+        make_client: Callable[..., TestClient]) -> None:
+    client = make_client(query_timeout_ms=2500, query_workers=1, query_overflow_workers=1)
+    status, elapsed = _cheap_while_every_worker_is_busy(client, 1)
+    assert status == 200
+    assert elapsed < 1.5  # not held up until the slow query's limit (2.5 s)
+    pool = client.app.state.query_backend  # type: ignore[attr-defined]
+    assert len(pool.worker_pids) == 1  # the overflow worker was retired
+
+
+def test_without_overflow_a_cheap_query_waits_for_a_busy_worker(
+        make_client: Callable[..., TestClient]) -> None:
+    client = make_client(query_timeout_ms=2500, query_workers=1, query_overflow_workers=0)
+    status, elapsed = _cheap_while_every_worker_is_busy(client, 1)
+    assert status == 200
+    assert elapsed > 1.5  # it waited until the slow query was stopped

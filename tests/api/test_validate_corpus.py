@@ -77,7 +77,7 @@ def test_oversized_body_by_content_length(make_client: Callable[..., TestClient]
     response = client.post("/validate", content=body, headers={"Content-Type": "text/turtle"})
     assert response.status_code == 413
     assert response.json()["type"] == "too-large"
-    assert response.json()["limit_bytes"] == 1_000
+    assert response.json()["max_upload_bytes"] == 1_000
 
 
 def test_oversized_body_without_content_length_is_counted_while_read(
