@@ -17,7 +17,7 @@ from kg.coverage import coverage
 from kg.errors import KGError, QueryError
 from kg.export import export as export_dumps
 from kg.formats import syntax_for_path, syntax_named
-from kg.namespaces import bind_prefixes
+from kg.namespaces import PREFIXES, bind_prefixes
 from kg.project import Project
 from kg.queries import load_queries
 from kg.rdfio import graph_from_quads, parse_file
@@ -185,7 +185,8 @@ def _print_text_report(report: ValidationReport, what: str, infos: bool = True) 
 @click.argument("query")
 @root_option
 @click.option("--format", "output", default=None,
-              help="Result format: json, xml, csv, tsv for SELECT/ASK (default tsv); "
+              help="Result format: table, json, xml, csv, tsv for SELECT/ASK (default: table, "
+              "for people); "
               "turtle, ntriples, jsonld, rdfxml, trig, nquads for CONSTRUCT/DESCRIBE "
               "(default turtle).")
 def query(query: str, root: str | None, output: str | None) -> None:
@@ -206,9 +207,13 @@ def query(query: str, root: str | None, output: str | None) -> None:
     except QueryError as err:
         _fail(str(err))
     if outcome.form in ("select", "ask"):
-        fmt = output or "tsv"
+        fmt = output or "table"
+        if fmt == "table":
+            click.echo(_table(outcome.result))  # type: ignore[arg-type]
+            return
         if fmt not in RESULT_FORMATS:
-            _fail(f"--format {fmt}: SELECT and ASK results come as {', '.join(RESULT_FORMATS)}")
+            _fail(f"--format {fmt}: SELECT and ASK results come as table, "
+                  f"{', '.join(RESULT_FORMATS)}")
         click.echo(serialize_solutions(outcome, fmt).decode("utf-8"), nl=False)
         return
     try:
@@ -216,6 +221,33 @@ def query(query: str, root: str | None, output: str | None) -> None:
     except KGError as err:
         _fail(str(err))
     click.echo(serialize_triples(outcome, syntax.ox_format).decode("utf-8"), nl=False)
+
+
+def _table(result: ox.QuerySolutions | ox.QueryBoolean, width: int = 48) -> str:
+    """Solutions as an aligned text table: IRIs with the project prefixes, literals bare."""
+    if isinstance(result, ox.QueryBoolean):
+        return "yes" if bool(result) else "no"
+    names = [v.value for v in result.variables]
+    prefixes = sorted(PREFIXES.items(), key=lambda item: -len(item[1]))
+
+    def show(term: object) -> str:
+        if term is None:
+            return ""
+        if isinstance(term, ox.NamedNode):
+            text = next((f"{p}:{term.value[len(iri):]}" for p, iri in prefixes
+                         if term.value.startswith(iri)), term.value)
+        else:
+            text = str(getattr(term, "value", term))
+        text = " ".join(text.split())
+        return text if len(text) <= width else text[:width - 1] + "…"
+
+    rows = [[show(solution[name]) for name in names] for solution in result]
+    widths = [max([len(name), *(len(row[i]) for row in rows)]) for i, name in enumerate(names)]
+    lines = ["  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.append(f"({len(rows)} rows)")
+    return "\n".join(line.rstrip() for line in lines)
 
 
 # --- export ------------------------------------------------------------------------------

@@ -79,3 +79,12 @@ def test_stats_counts_instances(tiny: Project) -> None:
     assert code == 0
     stats = json.loads(output)
     assert {"class": "https://example.org/ns#City", "instances": 1} in stats["classes"]
+
+
+def test_query_prints_a_table_by_default(tiny: Project) -> None:
+    code, output = run("query", "cities", "--root", str(tiny.root))
+    assert code == 0
+    assert output.splitlines() == ["c", "-" * len("https://example.org/ns#essen"),
+                                   "https://example.org/ns#essen", "(1 rows)"]
+    code, output = run("query", "ASK { ?s ?p ?o }", "--root", str(tiny.root))
+    assert (code, output.strip()) == (0, "yes")
