@@ -66,7 +66,10 @@
     if (!term) { return td; }
     if (term.type === "uri") {
       const a = document.createElement("a");
-      a.href = term.value;
+      // the dataset's persistent IRIs resolve on this server (docs/linked-data.md)
+      const base = form.dataset.base || "";
+      a.href = base && term.value.startsWith(base) ? "/" + term.value.slice(base.length)
+                                                   : term.value;
       a.textContent = term.value;
       td.appendChild(a);
     } else if (term.type === "bnode") {
