@@ -66,3 +66,24 @@ def negotiate(header: str | None, offers: list[str]) -> str | None:
         if best is None or key > best:
             best, chosen = key, offer
     return chosen
+
+
+def preferred_language(header: str | None, supported: tuple[str, ...],
+                       default: str = "en") -> str:
+    """The supported language an Accept-Language header prefers (``de-CH`` counts as ``de``);
+    ties go to the earlier item of the header; ``default`` when none fits."""
+    best, best_key = default, (0.0, 0)
+    for order, part in enumerate((header or "").split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        tag = pieces[0].lower().split("-", 1)[0]
+        q = 1.0
+        for param in pieces[1:]:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if tag in supported and q > 0 and (q, -order) > best_key:
+            best, best_key = tag, (q, -order)
+    return best

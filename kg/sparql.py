@@ -212,19 +212,26 @@ class _LineCapWriter(io.RawIOBase):
         return kept, kept.count(b"\n")
 
 
+def _write_lines(write: object, limit: int) -> _LineCapWriter:
+    """Let ``write(writer)`` write until ``limit`` lines have come out (which stops a lazy
+    evaluation too); the writer holds what was written."""
+    writer = _LineCapWriter(limit)
+    try:
+        write(writer)  # type: ignore[operator]
+    except _StopWritingError:
+        pass
+    except OSError as err:  # pyoxigraph wraps our stop in an OSError
+        if not writer.full:
+            raise QueryError(str(err)) from None
+    return writer
+
+
 def capped_tsv(write: object, max_rows: int) -> tuple[bytes, int, bool]:
     """Write solutions as TSV through ``write(writer)``; keep at most ``max_rows`` rows.
 
     Returns (tsv bytes, rows kept, truncated).
     """
-    writer = _LineCapWriter(max_rows + 2)  # header + max_rows + 1
-    try:
-        write(writer)  # type: ignore[operator]
-    except _StopWritingError:
-        pass
-    except OSError as err:
-        if not writer.full:
-            raise QueryError(str(err)) from None
+    writer = _write_lines(write, max_rows + 2)  # header + max_rows + 1
     tsv, lines = writer.first_lines(max_rows + 1)
     rows = max(lines - 1, 0)
     truncated = writer.lines >= max_rows + 2
@@ -298,14 +305,7 @@ def answer_from_ntriples_writer(write: object, request: QueryRequest,
     if request.rdf_format is None:
         raise NotAcceptableError(form)
     syntax = syntax_named(request.rdf_format)
-    writer = _LineCapWriter(request.max_rows + 1)
-    try:
-        write(writer)  # type: ignore[operator]
-    except _StopWritingError:
-        pass
-    except OSError as err:
-        if not writer.full:
-            raise QueryError(str(err)) from None
+    writer = _write_lines(write, request.max_rows + 1)
     nt, rows = writer.first_lines(request.max_rows)
     truncated = writer.lines >= request.max_rows + 1
     if syntax.name == "ntriples":

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import SettingsDep, StoreDep
 from api.errors import ApiError
-from api.negotiation import negotiate
+from api.negotiation import negotiate, preferred_language
 from api.rendering import TEMPLATES
 from kg import catalogue, describe
 from kg.coverage import coverage
@@ -138,20 +138,7 @@ def requested_lang(request: Request) -> tuple[str, bool]:
     cookie = request.cookies.get(LANG_COOKIE, "")
     if cookie in LANGUAGES:
         return cookie, False
-    best: tuple[float, str] | None = None
-    for part in (request.headers.get("accept-language") or "").split(","):
-        pieces = [p.strip() for p in part.split(";")]
-        tag = pieces[0].lower().split("-", 1)[0]
-        q = 1.0
-        for param in pieces[1:]:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        if tag in LANGUAGES and q > 0 and (best is None or q > best[0]):
-            best = (q, tag)
-    return (best[1] if best else "en"), False
+    return preferred_language(request.headers.get("accept-language"), LANGUAGES), False
 
 
 def href_for(base: str):  # type: ignore[no-untyped-def]

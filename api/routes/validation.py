@@ -24,7 +24,7 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 from api.bodies import read_bounded, too_large
 from api.deps import SettingsDep, StoreDep
 from api.errors import ApiError
-from api.negotiation import negotiate
+from api.negotiation import negotiate, preferred_language
 from api.rendering import TEMPLATES
 from api.settings import Settings
 from kg.errors import KGError, LoadError, UnsupportedFormatError
@@ -95,21 +95,7 @@ def choose_lang(request: Request, form_lang: str | None = None) -> str:
     for candidate in (request.query_params.get("lang"), form_lang):
         if candidate and candidate.lower()[:2] in LANGS:
             return candidate.lower()[:2]
-    header = request.headers.get("accept-language", "")
-    best, best_q = "en", -1.0
-    for order, part in enumerate(header.split(",")):
-        pieces = [p.strip() for p in part.split(";")]
-        tag = pieces[0].lower()[:2]
-        q = 1.0
-        for param in pieces[1:]:
-            if param.startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        if tag in LANGS and q > 0 and q - order * 1e-6 > best_q:
-            best, best_q = tag, q - order * 1e-6
-    return best
+    return preferred_language(request.headers.get("accept-language"), LANGS)
 
 
 def choose_output(request: Request) -> str:
