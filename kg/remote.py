@@ -32,10 +32,12 @@ from kg.sparql import (
     answer_boolean_value,
     answer_from_ntriples_writer,
     answer_from_tsv_writer,
+    query_syntax_error,
 )
 from kg.sparql_guard import inspect_query
 from kg.store import Store
 
+_EMPTY = ox.Store()  # parses queries (and runs them on nothing) to report syntax errors
 _ACCEPT = {
     "select": "application/sparql-results+json",
     "ask": "application/sparql-results+json",
@@ -75,9 +77,14 @@ class _StreamReader(io.RawIOBase):
 class RemoteEndpoint:
     """A SPARQL 1.1 Protocol query endpoint at ``url``."""
 
-    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, timeout_s: float = 10.0, graphs: list[str] | None = None
+                 ) -> None:
+        """``graphs``: the named graphs whose union is the default graph of a query that
+        names no dataset (sent as ``default-graph-uri``, so the remote needs no union
+        default graph of its own, and a query's FROM keeps its meaning there)."""
         self.url = url
         self.timeout_s = timeout_s
+        self.graphs = list(graphs or [])
         self._client = httpx.Client(follow_redirects=False, trust_env=False)
 
     def close(self) -> None:
@@ -89,8 +96,12 @@ class RemoteEndpoint:
         if request.base_iri:  # the service-defined base, as a BASE the query may override
             text = f"BASE <{request.base_iri}> {text}"
         data: list[tuple[str, str]] = [("query", text)]
-        data += [("default-graph-uri", g) for g in request.default_graphs or []]
-        data += [("named-graph-uri", g) for g in request.named_graphs or []]
+        default_graphs, named_graphs = request.default_graphs, request.named_graphs
+        if default_graphs is None and named_graphs is None and not request.has_dataset:
+            # a protocol dataset replaces the whole dataset, so name both parts
+            default_graphs = named_graphs = self.graphs
+        data += [("default-graph-uri", g) for g in default_graphs or []]
+        data += [("named-graph-uri", g) for g in named_graphs or []]
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         try:
             stream = self._client.stream("POST", self.url, content=urlencode(data).encode(),
@@ -108,6 +119,10 @@ class RemoteEndpoint:
 
     def run_sync(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
         """Run ``request`` on the remote endpoint; the answer is capped and serialised here."""
+        try:  # parse here, so syntax errors say where, whatever the remote says
+            _EMPTY.query(request.text, base_iri=request.base_iri)
+        except SyntaxError as err:
+            raise query_syntax_error(err, request.text) from None
         form = inspect_query(request.text).form
         accept = _ACCEPT.get(form, "application/sparql-results+json, application/n-triples;q=0.9")
         deadline = time.monotonic() + timeout_s
@@ -152,9 +167,10 @@ class RemoteEndpoint:
 
     def run_query(self, text: str) -> QueryOutcome:
         """The :func:`kg.sparql.run_query` contract on the remote endpoint (no row cap)."""
-        form = inspect_query(text).form
+        info = inspect_query(text)
+        form = info.form
         request = QueryRequest(text, results_format="json", rdf_format="ntriples",
-                               max_rows=10**12)
+                               max_rows=10**12, has_dataset=info.has_dataset)
         try:
             answer = self.run_sync(request, self.timeout_s)
         except NotAcceptableError as err:  # pragma: no cover - formats are fixed above

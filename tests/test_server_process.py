@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from support import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGISTRAT = Path(sys.executable).parent / "digistrat"
 START_TIMEOUT_S = 120
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def children_of(pid: int) -> list[int]:

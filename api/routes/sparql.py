@@ -75,7 +75,8 @@ def start_backend(app: Any) -> QueryPool | RemoteEndpoint:
     store: Store = state.store
     backend: QueryPool | RemoteEndpoint
     if settings.sparql_endpoint:
-        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000)
+        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000,
+                                graphs=store.graph_iris())
         if not isinstance(store, RemoteStore):
             state.store = RemoteStore.wrap(store, remote)
         backend = remote

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +10,7 @@ from pathlib import Path
 import pytest
 from rdflib import BNode, Graph, URIRef
 from rdflib.compare import isomorphic
+from support import free_port, running
 
 from kg.namespaces import BASE
 from kg.store import Store
@@ -23,47 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 READY_SECONDS = 90
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """``digistrat serve`` in its own process on a free port; stopped after the module."""
     port = free_port()
     command = [str(Path(sys.executable).with_name("digistrat")), "serve", "--port", str(port),
                "--host", "127.0.0.1", "--quiet", "--root", str(ROOT)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + READY_SECONDS
-    try:
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                pytest.fail(f"digistrat serve exited with {process.returncode}:\n{output[-3000:]}")
-            try:
-                with urllib.request.urlopen(url + "/-/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"digistrat serve was not ready within {READY_SECONDS} s")
-            time.sleep(0.2)
+    with running(command, url + "/-/health", ready_seconds=READY_SECONDS, cwd=ROOT):
         yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
 
 
 def cbd(graph: Graph, iri: str) -> Graph:

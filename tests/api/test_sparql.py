@@ -41,6 +41,29 @@ RDF_TYPES = {
 }
 
 
+# Every test here runs on both backends: the embedded store (worker processes) and a real
+# ``oxigraph serve`` on loopback filled by ``digistrat load --to`` (the remote backend).
+BACKENDS = ["embedded", "remote"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> dict[str, str]:
+    if request.param == "embedded":
+        return {}
+    return {"sparql_endpoint": request.getfixturevalue("loaded") + "/query"}
+
+
+@pytest.fixture(scope="module")
+def client(make_client: Callable[..., TestClient], backend: dict[str, str]) -> TestClient:
+    return make_client(**backend)
+
+
+@pytest.fixture(scope="module")
+def make_backend_client(make_client: Callable[..., TestClient],
+                        backend: dict[str, str]) -> Callable[..., TestClient]:
+    return lambda **overrides: make_client(**backend, **overrides)
+
+
 def media(response) -> str:  # type: ignore[no-untyped-def]
     return response.headers["content-type"].split(";")[0].strip()
 
@@ -277,9 +300,9 @@ def test_named_graph_uri_and_from(client: TestClient, store: Store) -> None:
 # --- row cap -------------------------------------------------------------------------------
 
 
-def test_truncation_is_signalled_in_headers_and_body(make_client: Callable[..., TestClient]
+def test_truncation_is_signalled_in_headers_and_body(make_backend_client: Callable[..., TestClient]
                                                      ) -> None:
-    client = make_client(max_result_rows=3)
+    client = make_backend_client(max_result_rows=3)
     query = "SELECT ?s ?p ?o { ?s ?p ?o } ORDER BY ?s ?p ?o"
     response = client.get("/sparql", params={"query": query})
     assert response.headers["x-digistrat-truncated"] == "true"
@@ -429,8 +452,8 @@ def test_malformed_requests_get_4xx_in_the_error_shape(
     assert_error_shape(response, status, type_)
 
 
-def test_request_body_cap(make_client: Callable[..., TestClient]) -> None:
-    client = make_client(max_request_bytes=200)
+def test_request_body_cap(make_backend_client: Callable[..., TestClient]) -> None:
+    client = make_backend_client(max_request_bytes=200)
     big = "ASK {}" + " " * 300
     response = client.post("/sparql", content=big.encode(),
                            headers={"Content-Type": "application/sparql-query"})

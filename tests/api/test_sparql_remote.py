@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -16,62 +13,14 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.compare import isomorphic
+from support import free_port
 
 from kg.cli import main
 from kg.remote import RemoteEndpoint, RemoteStore
 from kg.sparql import run_query
 from kg.store import Store
 
-OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``oxigraph serve`` on a free loopback port (union default graph, like this service)."""
-    if not OXIGRAPH.exists():
-        pytest.fail("the oxigraph server is not installed in the venv (test extras)")
-    port = free_port()
-    process = subprocess.Popen(
-        [str(OXIGRAPH), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),
-         "--bind", f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "5"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "oxigraph serve exited"
-            try:
-                if httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=2,
-                             trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "oxigraph serve did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def loaded(oxigraph: str) -> str:
-    result = CliRunner().invoke(main, ["load", "--root", str(ROOT), "--to",
-                                       oxigraph + "/store", "-q"])
-    assert result.exit_code == 0, result.output
-    assert "Wrote" in result.output
-    return oxigraph
 
 
 def test_load_puts_every_named_graph(loaded: str, store: Store) -> None:
@@ -167,7 +116,8 @@ def test_unreachable_backend_is_a_502(make_client: Callable[..., TestClient]) ->
 
 
 def test_run_query_uses_the_remote_endpoint(loaded: str, store: Store) -> None:
-    remote = RemoteStore.wrap(store, RemoteEndpoint(loaded + "/query"))
+    remote = RemoteStore.wrap(store, RemoteEndpoint(loaded + "/query",
+                                                           graphs=store.graph_iris()))
     try:
         query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
         outcome = run_query(remote, query)

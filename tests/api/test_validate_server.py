@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -12,7 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from validate_helpers import big_submission, free_port
+from support import free_port, running
+from validate_helpers import big_submission
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE = ROOT / "templates" / "strategy.ttl"
@@ -22,32 +22,11 @@ TEMPLATE = ROOT / "templates" / "strategy.ttl"
 def server() -> Iterator[str]:
     port = free_port()
     env = dict(os.environ, DIGISTRAT_ROOT=str(ROOT), DIGISTRAT_VALIDATION_TIMEOUT_MS="60000")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env)
+    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the server ended with code {process.returncode}")
-            try:
-                if httpx.get(url + "/-/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the server did not answer within 60 s")
-            time.sleep(0.2)
+    with running(command, url + "/-/health", ready_seconds=60, env=env, cwd=ROOT):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def test_health_is_answered_while_a_validation_runs(server: str) -> None:

@@ -102,12 +102,6 @@ def result_set(results: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
              r["source_shape"], norm(r["message"])) for r in results}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def big_submission(elements: int) -> bytes:
     """A strategy with many elements: slow enough to validate to overlap other requests."""
     base = "https://w3id.org/digistrat/id/"

@@ -1,0 +1,67 @@
+"""Helpers for tests that start real server processes on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def running(command: list[str], ready_url: str, *, ready_seconds: float = 60,
+            env: dict[str, str] | None = None, cwd: Path | None = None,
+            ) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``command`` in its own process group until ``ready_url`` answers 200 (bounded by
+    ``ready_seconds``); stop the whole group afterwards. Fails the test with the process's
+    output when it exits early or is not ready in time."""
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env,
+                                   cwd=cwd, start_new_session=True)
+
+        def tail() -> str:
+            output.seek(0)
+            return output.read().decode(errors="replace")[-3000:]
+
+        try:
+            deadline = time.monotonic() + ready_seconds
+            while not answers(ready_url):
+                if process.poll() is not None:
+                    pytest.fail(f"{command[0]} exited with {process.returncode}:\n{tail()}")
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{command[0]} was not ready within {ready_seconds} s:\n{tail()}")
+                time.sleep(0.1)
+            yield process
+        finally:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=10)
