@@ -33,7 +33,6 @@ from servers import (
     Server,
     http_status,
     start_digistrat,
-    start_digistrat_unvalidated,
     start_oxigraph,
     start_rdflib_endpoint,
 )
@@ -53,9 +52,6 @@ def start(name: str, root: Path, args: argparse.Namespace) -> Server:
         extra = ["--max-result-rows", str(args.max_result_rows)]
         store = Path(args.store) if getattr(args, "store", None) else None
         return start_digistrat(root, log_path(name), store=store, extra=extra)
-    if name == "digistrat_unvalidated":
-        store = Path(args.store) if getattr(args, "store", None) else None
-        return start_digistrat_unvalidated(root, log_path(name), store=store)
     if name == "oxigraph":
         return start_oxigraph(root, log_path(name))
     if name == "oxigraph_disk":
@@ -181,12 +177,8 @@ async def _runaway(server: Server, samples: dict[str, str], runaways: int,
 
 def runaway(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(args.root)
-    if args.launcher == "digistrat_unvalidated":
-        server = start_digistrat_unvalidated(root, log_path("digistrat-runaway"),
-                                             timeout_ms=args.timeout_ms)
-    else:
-        server = start_digistrat(root, log_path("digistrat-runaway"),
-                                 extra=["--query-timeout-ms", str(args.timeout_ms)])
+    server = start_digistrat(root, log_path("digistrat-runaway"),
+                             extra=["--query-timeout-ms", str(args.timeout_ms)])
     try:
         results = [asyncio.run(_runaway(server, samples_of(root), n, args.max_seconds))
                    for n in (int(x) for x in args.runaways.split(","))]
@@ -295,8 +287,6 @@ def main(argv: list[str] | None = None) -> int:
     common(p)
     p.add_argument("--timeout-ms", type=int, default=2000)
     p.add_argument("--runaways", default="1,2", help="concurrent runaway queries per trial")
-    p.add_argument("--launcher", default="digistrat",
-                   choices=["digistrat", "digistrat_unvalidated"])
     p.add_argument("--max-seconds", type=float, default=30.0)
     p.set_defaults(func=runaway)
     p = sub.add_parser("memory")

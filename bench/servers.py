@@ -131,21 +131,6 @@ def start_digistrat(root: Path, log: Path, *, store: Path | None = None,
     return _wait(server, f"http://127.0.0.1:{port}{ready_path}", timeout)
 
 
-def start_digistrat_unvalidated(root: Path, log: Path, *, store: Path | None = None,
-                                timeout: float = 1800, timeout_ms: int | None = None) -> Server:
-    """bench/serve_unvalidated.py: digistrat's store and app without start-up validation."""
-    port = free_port()
-    cmd = [str(VENV_BIN / "python"), str(REPO / "bench" / "serve_unvalidated.py"),
-           "--root", str(root), "--port", str(port)]
-    if store is not None:
-        cmd += ["--store", str(store)]
-    if timeout_ms is not None:
-        cmd += ["--query-timeout-ms", str(timeout_ms)]
-    proc, started = _spawn(cmd, log)
-    server = Server("digistrat_unvalidated", port, "/sparql", proc, started)
-    return _wait(server, f"http://127.0.0.1:{port}/-/health", timeout)
-
-
 def start_oxigraph(root: Path, log: Path, *, disk: bool = False, timeout: float = 600) -> Server:
     """`oxigraph serve` in memory (data POSTed to /store) or `serve-read-only` on disk."""
     port = free_port()

@@ -355,7 +355,7 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
     project = _project(root)
     store = _load(project, quiet, Path(store_path) if store_path else None)
     started = time.perf_counter()
-    report = validate_data(store, cache_dir=default_cache_dir())
+    report = validate_data(store, cache_dir=default_cache_dir(), isolated=True)
     if report is not None and not report.conforms:
         _print_text_report(report, "data/", infos=False)
         _fail("data/ violates the shapes; not serving it", EXIT_VIOLATIONS)

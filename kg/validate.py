@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import re
 import threading
@@ -17,6 +18,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from kg.errors import KGError
 from kg.namespaces import bind_prefixes
 from kg.store import Store
 
@@ -92,14 +94,18 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
     return ValidationReport(results, report_graph)
 
 
-def validate_data(store: Store, *, lang: str = "en",
-                  cache_dir: Path | None = None) -> ValidationReport | None:
+def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = None,
+                  isolated: bool = False) -> ValidationReport | None:
     """Validate the store's ``data/`` layer (with the ontology) against its shapes.
 
     With ``cache_dir``, a conforming verdict is remembered under the store's fingerprint (a
     hash of every loaded file's path and content) and the versions of pyshacl and rdflib; the
     same files are then not validated again, and None is returned. Any change to a file, or
     to the validator, validates anew.
+
+    With ``isolated``, the validation runs in a forked child process, so the rdflib graphs
+    it needs (several times the store's size) are freed with the child instead of staying
+    in this process; the report then holds the results but no report graph.
     """
     marker = None
     if cache_dir is not None and store.fingerprint:
@@ -107,12 +113,37 @@ def validate_data(store: Store, *, lang: str = "en",
         marker = cache_dir / f"conforms-{key}"
         if marker.is_file():
             return None
-    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
-                      context=store.layer_graph("ontology"), lang=lang)
+    report = _validate_in_child(store, lang) if isolated else _validate_layers(store, lang)
     if marker is not None and report.conforms:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps(report.counts()))
     return report
+
+
+def _validate_layers(store: Store, lang: str) -> ValidationReport:
+    return validate(store.layer_graph("data"), store.layer_graph("shapes"),
+                    context=store.layer_graph("ontology"), lang=lang)
+
+
+def _validate_in_child(store: Store, lang: str) -> ValidationReport:
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def child() -> None:
+        sender.send(_validate_layers(store, lang).results)
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    sender.close()
+    try:
+        results: list[ValidationResult] = receiver.recv()
+    except EOFError:
+        raise KGError(f"the validation process ended with code {process.exitcode} "
+                      "before reporting (out of memory?)") from None
+    finally:
+        receiver.close()
+        process.join()
+    return ValidationReport(results, Graph())
 
 
 def default_cache_dir() -> Path:

@@ -82,3 +82,17 @@ def test_a_conforming_verdict_is_remembered_per_content(tiny: Project, tmp_path:
     changed = validate_data(Store.load(tiny), cache_dir=cache)
     assert changed is not None and not changed.conforms  # changed file: validated anew
     assert validate_data(Store.load(tiny), cache_dir=cache) is not None  # never cached
+
+
+def test_isolated_validation_gives_the_same_results(tmp_path: Path) -> None:
+    from kg.validate import validate_data
+
+    from .conftest import write_project
+
+    project = write_project(tmp_path, data="@prefix ex: <https://example.org/ns#> .\n"
+                            "ex:bern a ex:City ; ex:key \"351\" .\n")
+    store = Store.load(project)
+    here, there = validate_data(store), validate_data(store, isolated=True)
+    assert here is not None and there is not None
+    assert here.results == there.results and not there.conforms
+    assert len(there.results) == 2  # the missing name and the short key
