@@ -163,7 +163,21 @@ class RemoteEndpoint:
 
     async def run(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
         """:meth:`run_sync` off the event loop."""
-        return await asyncio.to_thread(self.run_sync, request, timeout_s)
+
+        def call() -> tuple[QueryAnswer | None, QueryError | None]:
+            try:
+                return self.run_sync(request, timeout_s), None
+            except QueryError as err:
+                # drop the tracebacks here: their frames hold pyoxigraph objects, which
+                # must be freed on the thread that made them
+                err.__cause__ = err.__context__ = None
+                return None, err.with_traceback(None)
+
+        answer, error = await asyncio.to_thread(call)
+        if error is not None:
+            raise error
+        assert answer is not None
+        return answer
 
     def run_query(self, text: str) -> QueryOutcome:
         """The :func:`kg.sparql.run_query` contract on the remote endpoint (no row cap)."""
