@@ -710,6 +710,7 @@ class Constraint:
     name: str
     facets: list[tuple[str, str]]  # (facet local name, value shown)
     message: str = ""
+    shape: str = ""  # the property shape's IRI (its anchor on the shapes page)
 
 
 @dataclass
@@ -808,12 +809,46 @@ def class_constraints(store: Store, lang: str) -> list[tuple[str, Constraint]]:
                 "…" if isinstance(value, ox.BlankNode) else value.value)
             entry["facets"][facet] = shown
     result = []
-    for (cls, _), entry in shapes.items():
+    for (cls, shape), entry in shapes.items():
         facets = [(f, entry["facets"][f]) for f in _FACETS if f in entry["facets"]]
         result.append((cls, Constraint(entry["path"], pick(entry["name"], lang) or "",
-                                       facets, pick(entry["message"], lang) or "")))
+                                       facets, pick(entry["message"], lang) or "", shape)))
     result.sort(key=lambda x: (x[0], x[1].path, x[1].name))
     return result
+
+
+@dataclass
+class Rule:
+    """A node shape that checks a resource as a whole (SHACL-SPARQL, or no property path)."""
+
+    shape: str
+    target: str
+    name: str
+    description: str
+    severity: str
+
+
+def node_rules(store: Store, lang: str) -> list[Rule]:
+    """The node shapes with a SPARQL constraint, with the class they check."""
+    rows = select(store, """SELECT ?shape ?cls ?k ?v ?sev WHERE {
+        ?shape sh:sparql ?c . OPTIONAL { ?shape sh:targetClass ?cls }
+        OPTIONAL { ?shape sh:severity ?sev }
+        OPTIONAL { VALUES ?k { sh:name sh:description sh:message } ?shape ?k ?v } }""")
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = found.setdefault(row["shape"].value, {"target": "", "severity": "Violation",
+                                                      "name": {}, "description": {},
+                                                      "message": {}})
+        if "cls" in row:
+            entry["target"] = row["cls"].value
+        if "sev" in row:
+            entry["severity"] = row["sev"].value.rsplit("#", 1)[-1]
+        if "k" in row and isinstance(row["v"], ox.Literal):
+            entry[row["k"].value[len(SH):]].setdefault(row["v"].language or "", row["v"].value)
+    return sorted((Rule(iri, e["target"], pick(e["name"], lang) or compact(iri),
+                        pick(e["description"], lang) or pick(e["message"], lang) or "",
+                        e["severity"]) for iri, e in found.items()),
+                  key=lambda r: r.shape)
 
 
 # --- concept schemes -------------------------------------------------------------------------

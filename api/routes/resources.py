@@ -364,7 +364,7 @@ def shapes(request: Request, store: StoreDep, settings: SettingsDep) -> Response
             "iri": iri, "by_class": sorted(by_class.items(),
                                            key=lambda kv: names.get(kv[0], kv[0]).lower()),
             "names": names, "formats": formats_for(request),
-            "title": UI[lang]["shapes"]})
+            "rules": describe.node_rules(store, lang), "title": UI[lang]["shapes"]})
     return answer(request, store, iri, lambda: describe.graph_triples(store, graphs), page,
                   present=bool(graphs))
 

@@ -33,6 +33,7 @@ from kg.namespaces import DSH, bind_prefixes
 from kg.rdfio import graph_from_quads, parse_bytes
 from kg.store import Store
 from kg.submission import (
+    DANGLING_SHAPE,
     ShapesError,
     ValidationBusyError,
     ValidationTimeoutError,
@@ -68,7 +69,12 @@ TEXT = {
            "resource": "Resource", "path": "Property", "value": "Value",
            "shape": "shape", "error": "The data could not be validated",
            "line": "line", "column": "column", "download": "Report as",
-           "triples": "triples checked", "nothing": "No messages."},
+           "triples": "triples checked", "nothing": "No messages.",
+           "dangling_title": "References that lead nowhere",
+           "dangling_text": "An IRI in the digistrat namespace (https://w3id.org/digistrat/…) "
+           "that your data points to must be described either in your data or in the graph. "
+           "If it is neither, the validation reports it (dsh:DanglingReference): the IRI is "
+           "probably misspelt, or the resource it names still has to be described."},
     "de": {"title": "Daten prüfen", "intro": "Prüfen Sie Daten zu einer kommunalen "
            "Digitalstrategie gegen die digistrat-Formen, im Kontext des Graphen: Ihre Daten "
            "dürfen auf Gemeinden, Gremien und Vokabularbegriffe verweisen, die er schon "
@@ -83,7 +89,13 @@ TEXT = {
            "resource": "Ressource", "path": "Eigenschaft", "value": "Wert",
            "shape": "Form", "error": "Die Daten konnten nicht geprüft werden",
            "line": "Zeile", "column": "Spalte", "download": "Bericht als",
-           "triples": "Tripel geprüft", "nothing": "Keine Meldungen."},
+           "triples": "Tripel geprüft", "nothing": "Keine Meldungen.",
+           "dangling_title": "Verweise ins Leere",
+           "dangling_text": "Eine IRI im digistrat-Namensraum (https://w3id.org/digistrat/…), "
+           "auf die Ihre Daten verweisen, muss entweder in Ihren Daten oder im Graphen "
+           "beschrieben sein. Ist sie keins von beiden, meldet die Prüfung sie "
+           "(dsh:DanglingReference): Die IRI ist vermutlich falsch geschrieben, oder die "
+           "Ressource, die sie nennt, muss noch beschrieben werden."},
 }
 
 
@@ -230,7 +242,10 @@ def run_validation(store: Store, settings: Settings, graph: Graph,
 
 
 def shape_link(iri: str) -> str | None:
-    """The documentation page of a digistrat shape: ``/shapes#<local name>``."""
+    """The documentation of a digistrat shape: ``/shapes#<local name>``; dangling references
+    are checked by this service, not by a shape, and are explained on this page."""
+    if iri == str(DANGLING_SHAPE):
+        return "/validate#dangling-references"
     if iri.startswith(str(DSH)):
         return "/shapes#" + iri[len(str(DSH)):]
     return None

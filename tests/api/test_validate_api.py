@@ -130,7 +130,10 @@ def test_report_as_html_is_grouped_and_links_shapes(client: TestClient) -> None:
     html = response.text  # type: ignore[attr-defined]
     assert html.count('class="resource"') == 1
     assert 'href="/shapes#Strategy-lifecycleStatus"' in html
-    assert 'href="/shapes#DanglingReference"' in html
+    assert 'href="/validate#dangling-references"' in html
+    assert 'id="dangling-references"' in html  # the explanation the link leads to
+    shapes = client.get("/shapes", headers={"Accept": "text/html"}).text
+    assert 'id="Strategy-lifecycleStatus"' in shapes  # where the shape link leads
 
 
 def test_not_acceptable(client: TestClient) -> None:
