@@ -38,7 +38,9 @@ FORMAT_NAMES: dict[str, str] = {
 }
 #: What a resource URL offers, in the order that breaks ties (a browser's Accept gets HTML).
 OFFERS = [HTML, "text/turtle", "application/ld+json", "application/n-triples",
-          "application/rdf+xml"]
+          "application/rdf+xml", "application/json"]
+#: Media types served as another: plain JSON clients get JSON-LD.
+ALIASES = {"application/json": "application/ld+json"}
 SHORT = {HTML: "html", "text/turtle": "ttl", "application/ld+json": "jsonld",
          "application/n-triples": "nt", "application/rdf+xml": "rdf"}
 _SYNTAX = {s.media_type: s for s in (syntax_named(n) for n in ("turtle", "jsonld", "ntriples",
@@ -66,7 +68,7 @@ def choose_media(request: Request) -> str:
     if chosen is None:
         raise ApiError(406, "not-acceptable", "none of the offered formats fits the Accept "
                        "header", offers=OFFERS, headers={"Vary": VARY})
-    return chosen
+    return ALIASES.get(chosen, chosen)
 
 
 def link_header(request: Request, iri: str) -> str:
@@ -131,12 +133,18 @@ def answer(request: Request, store: Store, iri: str,
            document: Callable[[], list[ox.Triple]],
            page: Callable[[list[ox.Triple], str], Response] | None = None,
            present: bool | None = None) -> Response:
-    """Negotiate, then send the description of ``iri`` as RDF or as its page."""
-    media = choose_media(request)
+    """Send the description of ``iri`` as RDF or as its page; 404 before 406, so a client
+    that accepts none of the formats still learns that nothing is described here."""
     if present is None:
         present = describe.exists(store, iri)
     if not present:
-        return not_found(request, iri, media)
+        try:
+            return not_found(request, iri, choose_media(request))
+        except ApiError as err:
+            if err.status != 406:
+                raise
+            return not_found(request, iri, "application/json")
+    media = choose_media(request)
     triples = document()
     if media != HTML:
         return rdf_response(request, iri, media, triples)
