@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
@@ -258,6 +259,14 @@ async def sparql_endpoint(request: Request) -> Response:
                        endpoints=[s.endpoint or s.written for s in refused])
     default_graphs = by_name.get("default-graph-uri")
     named_graphs = by_name.get("named-graph-uri")
+    for name, graphs in (("default-graph-uri", default_graphs),
+                         ("named-graph-uri", named_graphs)):
+        for graph in graphs or []:
+            try:
+                ox.NamedNode(graph)
+            except ValueError:
+                raise ApiError(400, "bad-request", f"{name}={graph!r} is not an absolute "
+                               "IRI") from None
     query_request = QueryRequest(
         text, results_format, rdf_format, default_graphs, named_graphs,
         settings.max_result_rows, info.has_dataset, _endpoint_url(request))

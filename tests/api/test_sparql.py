@@ -431,6 +431,10 @@ MALFORMED: list[tuple[str, dict, int, str]] = [  # type: ignore[type-arg]
     ("DELETE", {"method": "DELETE", "url": "/sparql"}, 405, "method-not-allowed"),
     ("bad timeout", {"method": "GET", "url": "/sparql?query=ASK%7B%7D&timeout=soon"}, 400,
      "bad-request"),
+    ("relative default graph", {"method": "GET", "url": "/sparql", "params": {
+        "query": "ASK {}", "default-graph-uri": "not an iri"}}, 400, "bad-request"),
+    ("relative named graph", {"method": "GET", "url": "/sparql", "params": {
+        "query": "ASK {}", "named-graph-uri": "g"}}, 400, "bad-request"),
     ("zero timeout", {"method": "GET", "url": "/sparql?query=ASK%7B%7D&timeout=0"}, 400,
      "bad-request"),
     ("unknown format", {"method": "GET", "url": "/sparql?query=ASK%7B%7D&format=pdf"}, 400,
