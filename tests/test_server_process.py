@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
-from support import free_port
+from support import alive, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGISTRAT = Path(sys.executable).parent / "digistrat"
@@ -25,16 +25,6 @@ def children_of(pid: int) -> list[int]:
             else []
         found += [int(c) for c in children]
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie has ended; only its exit status is left
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
 
 
 def test_serve_answers_sparql_over_http_and_stops() -> None:

@@ -11,6 +11,7 @@ from pyld import jsonld
 from rdflib import BNode, Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
+from support import cbd
 
 from api.routes import resources
 from kg.namespaces import BASE, PREFIXES
@@ -41,23 +42,6 @@ def subjects(store: Store) -> list[str]:
 
 def path_of(iri: str) -> str:
     return "/" + iri[len(BASE):].split("#", 1)[0]
-
-
-def cbd(union: Graph, iri: str) -> Graph:
-    """The concise bounded description of ``iri`` (subject triples + blank-node closure)."""
-    out = Graph()
-    todo = [URIRef(iri)]
-    seen = set()
-    while todo:
-        node = todo.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        for p, o in union.predicate_objects(node):
-            out.add((node, p, o))
-            if isinstance(o, BNode):
-                todo.append(o)
-    return out
 
 
 def parse(body: bytes, fmt: str) -> Graph:

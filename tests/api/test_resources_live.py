@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rdflib import BNode, Graph, URIRef
+from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
-from support import free_port, running
+from support import cbd, free_port, running
 
 from kg.namespaces import BASE
 from kg.store import Store
@@ -28,20 +28,6 @@ def server() -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     with running(command, url + "/-/health", ready_seconds=READY_SECONDS, cwd=ROOT):
         yield url
-
-
-def cbd(graph: Graph, iri: str) -> Graph:
-    out, todo, seen = Graph(), [URIRef(iri)], set()
-    while todo:
-        node = todo.pop()
-        if node in seen:
-            continue
-        seen.add(node)
-        for p, o in graph.predicate_objects(node):
-            out.add((node, p, o))
-            if isinstance(o, BNode):
-                todo.append(o)
-    return out
 
 
 @pytest.mark.parametrize("local", ["id/strategy/zuerich-digitalisierungsstrategie-2024",

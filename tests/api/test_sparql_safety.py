@@ -3,7 +3,6 @@ time limit with a killed worker, concurrency while a query runs, the SERVICE lex
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -11,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from support import alive
 
 from kg.sparql_guard import inspect_query
 
@@ -53,14 +53,6 @@ def listener() -> Iterator[Listener]:
     server = Listener()
     yield server
     server.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 # --- SERVICE ---------------------------------------------------------------------------------
@@ -184,9 +176,9 @@ def test_a_slow_query_is_stopped_and_the_worker_is_ready_again(
     killed = before - set(pool.worker_pids)
     assert killed  # the worker that ran the slow query was replaced ...
     deadline = time.monotonic() + 3
-    while any(_alive(pid) for pid in killed) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in killed) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(_alive(pid) for pid in killed)  # ... and its process is gone
+    assert not any(alive(pid) for pid in killed)  # ... and its process is gone
     assert len(pool.worker_pids) == pool.size
 
 

@@ -56,3 +56,13 @@ def browser() -> Iterator[Any]:
                                               timeout=LAUNCH_TIMEOUT_MS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    """A fresh tab (English locale, 1280×900) that gives up on any step after 15 s."""
+    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    yield tab
+    context.close()

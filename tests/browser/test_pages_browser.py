@@ -11,17 +11,7 @@ from kg.store import Store
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 15_000
 DS = BASE + "ontology#"
-
-
-@pytest.fixture
-def page(browser, server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    yield tab
-    context.close()
 
 
 def select(store: Store, query: str) -> list[dict[str, str]]:

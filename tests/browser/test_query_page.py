@@ -11,16 +11,6 @@ from kg.store import Store
 
 pytestmark = pytest.mark.browser
 
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-def page(browser, server):  # type: ignore[no-untyped-def]
-    context = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
-    tab = context.new_page()
-    tab.set_default_timeout(TIMEOUT_MS)
-    yield tab
-    context.close()
 
 
 def test_an_example_query_runs_and_its_rows_link_here(page, server, store: Store) -> None:  # type: ignore[no-untyped-def]
