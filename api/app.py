@@ -1,6 +1,14 @@
-"""Build the FastAPI application over a loaded store."""
+"""Build the FastAPI application over a loaded store, and own its worker pools.
+
+The app's lifespan starts the services that run untrusted work (the query backend and the
+validation pool, see :mod:`kg.workers`) and closes them when the app stops; nothing else
+starts or closes them.
+"""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -9,8 +17,56 @@ from api.errors import install_error_handlers
 from api.rendering import STATIC_DIR
 from api.routes import meta, pages, resources, sparql, validation
 from api.settings import Settings
+from kg.endpoint import LocalEndpoint, QueryBackend, QueryPoolSettings
 from kg.project import Project
+from kg.remote import RemoteEndpoint, RemoteStore
 from kg.store import Store
+from kg.submission import ValidationPool
+
+
+def start_services(app: FastAPI) -> None:
+    """Start the query backend and the validation pool the settings ask for."""
+    state = app.state
+    settings: Settings = state.settings
+    store: Store = state.store
+    backend: QueryBackend
+    store_path = str(store.path) if store.path else None
+    if settings.sparql_endpoint:
+        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000,
+                                graphs=store.graph_iris())
+        remote.start_checker(memory_mb=settings.query_worker_memory_mb)
+        if not isinstance(store, RemoteStore):
+            state.store = RemoteStore.wrap(store, remote)
+        backend = remote
+    else:
+        backend = LocalEndpoint(store.ox, QueryPoolSettings(
+            workers=settings.query_workers, overflow=settings.query_overflow_workers,
+            queue_limit=settings.query_queue_limit,
+            memory_mb=settings.query_worker_memory_mb,
+            service_allowlist=settings.service_allowlist),
+            store_path=store_path)
+    state.query_backend = backend
+    state.validation_pool = ValidationPool(
+        store, workers=settings.validation_workers, queue_limit=settings.validation_queue_limit,
+        memory_mb=settings.validation_worker_memory_mb,
+        store_path=store_path)
+
+
+def stop_services(app: FastAPI) -> None:
+    for name in ("query_backend", "validation_pool"):
+        service = getattr(app.state, name, None)
+        if service is not None:
+            service.close()
+            setattr(app.state, name, None)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    start_services(app)
+    try:
+        yield
+    finally:
+        stop_services(app)
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None,
@@ -20,7 +76,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     if store is None:
         store = Store.load(project or Project.locate())
     app = FastAPI(title="digistrat", version="0.1.0", docs_url="/-/api", redoc_url=None,
-                  openapi_url="/-/openapi.json")
+                  openapi_url="/-/openapi.json", lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
     install_error_handlers(app)

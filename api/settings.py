@@ -29,12 +29,24 @@ class Settings:
     validation_timeout_ms: int = field(default=20_000, metadata={
         "help": "Time limit of one validation."})
     validation_workers: int = field(default=1, metadata={
-        "help": "Processes that run validations (each is killed at validation_timeout_ms)."})
+        "help": "Processes that parse and validate submissions (each is killed at "
+                "validation_timeout_ms)."})
+    validation_queue_limit: int = field(default=8, metadata={
+        "help": "Submissions that may wait for a validation worker; more get 503 at once, "
+                "before their body is read."})
+    validation_worker_memory_mb: int = field(default=768, metadata={
+        "help": "Memory a validation worker may use above its size when started (MB); past "
+                "it the worker ends and the submission is refused."})
     query_workers: int = field(default=2, metadata={
         "help": "Processes that run SPARQL queries."})
-    query_overflow_workers: int = field(default=2, metadata={
+    query_overflow_workers: int = field(default=4, metadata={
         "help": "Extra query processes forked when every query worker is busy (say, with "
                 "runaway queries), so a cheap query need not wait; retired when idle."})
+    query_queue_limit: int = field(default=64, metadata={
+        "help": "Queries that may wait for a query worker; more get 503 at once."})
+    query_worker_memory_mb: int = field(default=512, metadata={
+        "help": "Memory a query worker may use above its size when started (MB); past it "
+                "the worker ends and the query is refused."})
     service_allowlist: tuple[str, ...] = field(default=(), metadata={
         "help": "Endpoints a SERVICE clause may call (comma-separated); empty: none."})
     sparql_endpoint: str = field(default="", metadata={

@@ -355,7 +355,10 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
     project = _project(root)
     store = _load(project, quiet, Path(store_path) if store_path else None)
     started = time.perf_counter()
-    report = validate_data(store, cache_dir=default_cache_dir(), isolated=True)
+    try:
+        report = validate_data(store, cache_dir=default_cache_dir(), isolated=True)
+    except KGError as err:
+        _fail(str(err))
     if report is not None and not report.conforms:
         _print_text_report(report, "data/", infos=False)
         _fail("data/ violates the shapes; not serving it", EXIT_VIOLATIONS)
@@ -364,13 +367,6 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
         click.echo(f"data/ conforms to shapes/ ({how}, {time.perf_counter() - started:.2f} s)",
                    err=True)
     app = create_app(settings, store)
-    from api.routes.sparql import start_backend
-
-    if store_path:
-        app.state.store_path = str(Path(store_path).resolve())
-    # Start the query backend now, while this process has no other thread: the worker
-    # pool forks its zygote here (see kg/querypool.py).
-    start_backend(app)
     backend = (f"remote endpoint {settings.sparql_endpoint}" if settings.sparql_endpoint
                else f"{settings.query_workers} query worker processes")
     click.echo(f"Serving on http://{settings.host}:{settings.port}/  "

@@ -55,3 +55,16 @@ class QueryRejectedError(QueryError):
 
 class QueryTimeoutError(QueryError):
     """The query ran past its time limit and was stopped."""
+
+
+class QueryServiceRefusedError(QueryRejectedError):
+    """The query calls a SERVICE this endpoint may not call."""
+
+    def __init__(self, endpoints: list[str]) -> None:
+        super().__init__(f"SERVICE {', '.join(endpoints)} is not allowed: this endpoint calls "
+                         "no other endpoint unless its operator lists it in service_allowlist")
+        self.endpoints = endpoints
+
+
+class QueryTooComplexError(QueryError):
+    """The query is nested too deeply or needs more than a worker may use."""

@@ -18,12 +18,13 @@ import asyncio
 import io
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
 
-from kg.errors import QueryError, QuerySyntaxError, QueryTimeoutError
+from kg.errors import QueryError, QuerySyntaxError, QueryTimeoutError, QueryTooComplexError
 from kg.sparql import (
     NotAcceptableError,
     QueryAnswer,
@@ -32,10 +33,13 @@ from kg.sparql import (
     answer_boolean_value,
     answer_from_ntriples_writer,
     answer_from_tsv_writer,
+    answer_or_raise,
+    handle_query,
     query_syntax_error,
 )
 from kg.sparql_guard import inspect_query
 from kg.store import Store
+from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
 _EMPTY = ox.Store()  # parses queries (and runs them on nothing) to report syntax errors
 _ACCEPT = {
@@ -86,9 +90,21 @@ class RemoteEndpoint:
         self.timeout_s = timeout_s
         self.graphs = list(graphs or [])
         self._client = httpx.Client(follow_redirects=False, trust_env=False)
+        self.checker: WorkerPool | None = None
+
+    def health(self) -> dict[str, Any]:
+        pools = [self.checker.health()] if self.checker is not None else []
+        return {"kind": "remote", "url": self.url, "ok": all(p["ok"] for p in pools),
+                "pools": pools}
+
+    def check(self) -> None:
+        if self.checker is not None:
+            self.checker.check()
 
     def close(self) -> None:
         self._client.close()
+        if self.checker is not None:
+            self.checker.close()
 
     def _post(self, request: QueryRequest, accept: str, timeout_s: float
               ) -> tuple[httpx.Response, Callable[[], None]]:
@@ -117,12 +133,18 @@ class RemoteEndpoint:
                                f"{type(err).__name__}") from None
         return response, lambda: stream.__exit__(None, None, None)
 
-    def run_sync(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
-        """Run ``request`` on the remote endpoint; the answer is capped and serialised here."""
-        try:  # parse here, so syntax errors say where, whatever the remote says
-            _EMPTY.query(request.text, base_iri=request.base_iri)
-        except SyntaxError as err:
-            raise query_syntax_error(err, request.text) from None
+    def run_sync(self, request: QueryRequest, timeout_s: float, *,
+                 checked: bool = False) -> QueryAnswer:
+        """Run ``request`` on the remote endpoint; the answer is capped and serialised here.
+
+        Unless ``checked`` (the query was already parsed in a confined worker, see
+        :meth:`run`), the query is parsed here first: only for trusted queries.
+        """
+        if not checked:
+            try:  # parse here, so syntax errors say where, whatever the remote says
+                _EMPTY.query(request.text, base_iri=request.base_iri)
+            except SyntaxError as err:
+                raise query_syntax_error(err, request.text) from None
         form = inspect_query(request.text).form
         accept = _ACCEPT.get(form, "application/sparql-results+json, application/n-triples;q=0.9")
         deadline = time.monotonic() + timeout_s
@@ -161,12 +183,33 @@ class RemoteEndpoint:
         finally:
             close()
 
+    def start_checker(self, size: int = 1, memory_mb: int = 512) -> None:
+        """Parse the endpoint's (untrusted) queries in a confined pool, not in this process."""
+        self.checker = WorkerPool(PoolSpec("query-check", size=size, overflow=1,
+                                           queue_limit=64, memory_mb=memory_mb),
+                                  lambda: lambda: lambda header, body: check_query(header))
+
     async def run(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
-        """:meth:`run_sync` off the event loop."""
+        """Check the query in a confined worker, then :meth:`run_sync` off the event loop."""
+        if self.checker is None:
+            self.start_checker()
+        assert self.checker is not None
+        try:
+            reply, _ = await self.checker.run({**request.as_dict(), "service_allowlist": []},
+                                              b"", timeout_s)
+        except WorkerTimeoutError:
+            raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
+                                    "and was stopped") from None
+        except WorkerCrashedError:
+            raise QueryTooComplexError("the query could not be parsed: its worker ended "
+                                       "while reading it") from None
+        if not reply.get("ok"):
+            answer_or_raise(reply, b"")
+        request.has_dataset = bool(reply.get("has_dataset"))
 
         def call() -> tuple[QueryAnswer | None, QueryError | None]:
             try:
-                return self.run_sync(request, timeout_s), None
+                return self.run_sync(request, timeout_s, checked=True), None
             except QueryError as err:
                 # drop the tracebacks here: their frames hold pyoxigraph objects, which
                 # must be freed on the thread that made them
@@ -196,6 +239,16 @@ class RemoteEndpoint:
         if isinstance(parsed, ox.QueryBoolean):
             return QueryOutcome("ask", parsed)
         return QueryOutcome("select", parsed)
+
+
+def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """In a confined worker: parse a query for the remote backend (syntax errors with their
+    position, the courtesy checks of :func:`kg.sparql.handle_query`), without running it."""
+    text = str(header.get("text", ""))
+    reply, _ = handle_query(_EMPTY, {**header, "text": text, "max_rows": 0})
+    if not reply.get("ok"):
+        return reply, b""
+    return {"ok": True, "has_dataset": inspect_query(text).has_dataset}, b""
 
 
 class RemoteStore(Store):

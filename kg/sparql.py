@@ -4,9 +4,10 @@ Two entry points:
 
 * :func:`run_query` — the one function other parts (CLI, linked-data pages) use to query;
   it works on the embedded store and on a remote endpoint (:class:`kg.remote.RemoteStore`).
-* :func:`execute` — what the SPARQL endpoint runs (inside a worker process, see
-  :mod:`kg.querypool`): it takes a :class:`QueryRequest` (query text, protocol dataset,
-  wanted formats, row cap) and gives back the serialised bytes of the answer.
+* :func:`execute` — what the SPARQL endpoint runs (inside a confined worker process, see
+  :mod:`kg.workers` and :func:`query_worker`): it takes a :class:`QueryRequest` (query text,
+  protocol dataset, wanted formats, row cap) and gives back the serialised bytes of the
+  answer.
 
 The row cap is enforced while serialising: SELECT results are written as TSV (one line per
 solution, so lines count rows exactly) and writing stops as soon as one row more than the
@@ -26,10 +27,16 @@ from typing import Literal
 
 import pyoxigraph as ox
 
-from kg.errors import QueryError, QueryRejectedError, QuerySyntaxError
+from kg.errors import (
+    QueryError,
+    QueryRejectedError,
+    QueryServiceRefusedError,
+    QuerySyntaxError,
+    QueryTooComplexError,
+)
 from kg.formats import syntax_named
 from kg.namespaces import PREFIXES
-from kg.sparql_guard import inspect_query
+from kg.sparql_guard import inspect_query, tokens
 from kg.store import Store
 
 QueryForm = Literal["select", "ask", "construct", "describe"]
@@ -345,3 +352,104 @@ def mark_truncated(body: bytes, fmt: str, max_rows: int) -> bytes:
         sep = b"" if body.endswith(b"\n") or not body else b"\n"
         return body + sep + f"# {note}\n".encode()
     return body
+
+
+# --- the worker side of the endpoint ------------------------------------------------------
+
+#: Deepest nesting of brackets a query may have. Deeper queries are refused before the
+#: engine sees them (a courtesy: the engine's recursion would crash its worker, which the
+#: pool survives, but a clear message is kinder).
+MAX_QUERY_NESTING = 400
+MAX_UNIONS = 2_000
+
+
+def nesting(text: str) -> tuple[int, int]:
+    """The deepest bracket nesting of a query and its number of UNION keywords (strings,
+    IRIs and comments do not count)."""
+    depth = deepest = unions = 0
+    for token in tokens(text):
+        if token.kind == "other":
+            if token.text in "{([":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif token.text in "})]":
+                depth -= 1
+        elif token.kind == "word" and token.text.upper() == "UNION":
+            unions += 1
+    return deepest, unions
+
+
+def _error_reply(err: Exception) -> dict[str, object]:
+    if isinstance(err, QuerySyntaxError):
+        return {"ok": False, "kind": "syntax", "message": err.message, "line": err.line,
+                "column": err.column}
+    if isinstance(err, NotAcceptableError):
+        return {"ok": False, "kind": "not-acceptable", "message": str(err), "form": err.form}
+    if isinstance(err, QueryServiceRefusedError):
+        return {"ok": False, "kind": "service", "message": str(err),
+                "endpoints": err.endpoints}
+    if isinstance(err, QueryRejectedError):
+        return {"ok": False, "kind": "rejected", "message": str(err)}
+    if isinstance(err, QueryTooComplexError):
+        return {"ok": False, "kind": "too-complex", "message": str(err)}
+    return {"ok": False, "kind": "query", "message": str(err)}
+
+
+def handle_query(store: ox.Store, header: dict[str, object]) -> tuple[dict[str, object], bytes]:
+    """Run one endpoint query in a worker: the courtesy checks, then the engine.
+
+    The checks say early and clearly what the confinement would stop anyway: updates,
+    SERVICE calls the operator has not allowed, brackets nested deeper than the engine's
+    recursion can take. A SERVICE call that the checks miss fails in the engine, because
+    the worker cannot open a network connection (:mod:`kg.sandbox`).
+    """
+    allowlist = [str(a) for a in header.pop("service_allowlist", []) or []]  # type: ignore[union-attr]
+    request = QueryRequest(**header)  # type: ignore[arg-type]
+    try:
+        depth, unions = nesting(request.text)
+        if depth > MAX_QUERY_NESTING:
+            raise QueryTooComplexError(f"the query nests brackets {depth} levels deep; at "
+                                       f"most {MAX_QUERY_NESTING} are accepted")
+        if unions > MAX_UNIONS:
+            raise QueryTooComplexError(f"the query has {unions:,} UNIONs; at most "
+                                       f"{MAX_UNIONS:,} are accepted")
+        info = inspect_query(request.text)
+        if info.form == "update":
+            raise QueryRejectedError("SPARQL Update is not accepted: this endpoint is "
+                                     "read-only")
+        refused = info.refused_services(allowlist)
+        if refused:
+            raise QueryServiceRefusedError([s.endpoint or s.written for s in refused])
+        request.has_dataset = info.has_dataset
+        try:
+            answer = execute(store, request)
+        except QueryError as err:
+            if "os error 13" in str(err) or "Permission denied" in str(err):
+                # the confinement refused a network connection the checks did not foresee
+                raise QueryServiceRefusedError([s.endpoint or s.written
+                                                for s in info.services] or ["?"]) from None
+            raise
+        return {"ok": True, **answer.header()}, answer.body
+    except QueryError as err:
+        return _error_reply(err), b""
+
+
+def answer_or_raise(header: dict[str, object], body: bytes) -> QueryAnswer:
+    """A worker's reply as a :class:`QueryAnswer`, or the error it reports, raised."""
+    if header.get("ok"):
+        return QueryAnswer(header["form"], str(header["media_type"]), body,  # type: ignore[arg-type]
+                           int(header["rows"]), bool(header["truncated"]),  # type: ignore[call-overload]
+                           int(header["max_rows"]))  # type: ignore[call-overload]
+    kind = header.get("kind")
+    message = str(header.get("message"))
+    if kind == "syntax":
+        raise QuerySyntaxError(message, header.get("line"), header.get("column"))  # type: ignore[arg-type]
+    if kind == "not-acceptable":
+        raise NotAcceptableError(header.get("form"))  # type: ignore[arg-type]
+    if kind == "service":
+        raise QueryServiceRefusedError([str(e) for e in header.get("endpoints") or []])  # type: ignore[union-attr]
+    if kind == "rejected":
+        raise QueryRejectedError(message)
+    if kind in ("too-complex", "too-deep", "memory"):
+        raise QueryTooComplexError(message)
+    raise QueryError(message)

@@ -177,3 +177,38 @@ def _endpoint(token: Token, base: str | None, prefixes: dict[str, str]) -> str |
             return None
         return prefixes[prefix] + _LOCAL_ESCAPE.sub(r"\1", unescape_codepoints(local))
     return None
+
+
+def services_by_algebra(text: str) -> list[str | None]:
+    """Every SERVICE endpoint of ``text`` as an independent parser (rdflib's) reads it, from
+    the query's algebra rather than its tokens; None for an endpoint given by a variable.
+
+    Raises ValueError when rdflib cannot parse the query. Used only to admit a query to the
+    explicitly permitted network path, together with :func:`inspect_query`: both readings
+    must agree that every call is on the allow-list.
+    """
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from rdflib.term import URIRef
+
+    try:
+        algebra = translateQuery(parseQuery(text)).algebra
+    except Exception as err:  # pyparsing and rdflib raise many kinds
+        raise ValueError(f"rdflib cannot read the query: {type(err).__name__}") from None
+    found: list[str | None] = []
+    todo: list[object] = [algebra]
+    seen: set[int] = set()
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, CompValue):
+            if node.name == "ServiceGraphPattern":
+                term = node.get("term")
+                found.append(str(term) if isinstance(term, URIRef) else None)
+            todo.extend(node.values())
+        elif isinstance(node, list | tuple):
+            todo.extend(node)
+    return found

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
+from kg.errors import KGError
 from kg.namespaces import bind_prefixes
 from kg.project import Project
 from kg.rdfio import graph_from_quads, parse_file
@@ -18,6 +21,10 @@ from kg.rdfio import graph_from_quads, parse_file
 MANIFEST = "digistrat-manifest.json"
 
 Progress = Callable[[str], None]
+
+
+class StoreError(KGError):
+    """The on-disk store cannot be written or read."""
 
 
 @dataclass(frozen=True)
@@ -35,11 +42,20 @@ class Store:
     """
 
     def __init__(self, ox_store: ox.Store, graphs: list[GraphInfo], project: Project,
-                 fingerprint: str = "") -> None:
+                 fingerprint: str = "", path: Path | None = None) -> None:
         self.ox = ox_store
         self.graphs = graphs
         self.project = project
         self.fingerprint = fingerprint  # sha-256 over the loaded files' paths and contents
+        self.path = path  # the on-disk store's folder; None in memory
+
+    def reopened(self) -> Store:
+        """This store for a freshly forked process: an on-disk store is opened again,
+        read-only (RocksDB's handle does not survive a fork); an in-memory one is shared."""
+        if self.path is None:
+            return self
+        return Store(ox.Store.read_only(str(self.path)), self.graphs, self.project,
+                     self.fingerprint, self.path)
 
     # --- building ------------------------------------------------------------------------
 
@@ -50,18 +66,19 @@ class Store:
 
         Raises LoadError on the first file that does not parse; nothing is half-written to an
         on-disk store in that case, because every file is parsed before anything is added.
+
+        An on-disk store at ``path`` is reopened (read-only) when its manifest names the same
+        files and its content still has the checksum the manifest records; otherwise it is
+        rebuilt: written completely in a folder beside it, then moved into place, so that no
+        reader ever opens a half-written store. Raises StoreError (one line) when the folder
+        cannot be written.
         """
         files = project.all_files() if files is None else files
         fingerprint = _fingerprint(project, files)
         if path is not None:
-            manifest = path / MANIFEST
-            if manifest.is_file():
-                saved = json.loads(manifest.read_text())
-                if saved.get("fingerprint") == fingerprint:
-                    if progress:
-                        progress(f"Reopened the store at {path} (files unchanged)")
-                    graphs = [GraphInfo(**g) for g in saved["graphs"]]
-                    return cls(ox.Store(str(path)), graphs, project, fingerprint)
+            reopened = cls._reopen(project, path, fingerprint, progress)
+            if reopened is not None:
+                return reopened
         parsed: list[tuple[Path, str, list[ox.Quad]]] = []
         for number, file in enumerate(files, 1):
             iri = project.graph_iri(file)
@@ -69,23 +86,73 @@ class Store:
             parsed.append((file, iri, quads))
             if progress:
                 progress(f"[{number}/{len(files)}] {project.relative(file)}: {len(quads)} triples")
-        if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
-            ox_store = ox.Store(str(path))
-            ox_store.clear()
-            (path / MANIFEST).unlink(missing_ok=True)
-        else:
+        if path is None:
             ox_store = ox.Store()
-        graphs = []
-        for file, iri, quads in parsed:
-            ox_store.add_graph(ox.NamedNode(iri))
-            ox_store.extend(quads)
-            graphs.append(GraphInfo(iri, project.relative(file), len(set(quads))))
-        if path is not None:
+            graphs = _fill(ox_store, project, parsed)
+            return cls(ox_store, graphs, project, fingerprint)
+        return cls._build_on_disk(project, path, fingerprint, parsed)
+
+    @classmethod
+    def _reopen(cls, project: Project, path: Path, fingerprint: str,
+                progress: Progress | None) -> Store | None:
+        manifest = path / MANIFEST
+        try:
+            saved = json.loads(manifest.read_text()) if manifest.is_file() else None
+        except (OSError, ValueError):
+            saved = None
+        if saved is None:
+            if path.exists() and progress:
+                progress(f"The store at {path} has no readable manifest; rebuilding it")
+            return None
+        if saved.get("fingerprint") != fingerprint:
+            if progress:
+                progress(f"The files changed since the store at {path} was built; rebuilding it")
+            return None
+        try:
+            ox_store = ox.Store.read_only(str(path))
+            checksum = content_checksum(ox_store)
+        except (OSError, ValueError) as err:
+            if progress:
+                progress(f"The store at {path} cannot be read ({_first_line(err)}); "
+                         "rebuilding it")
+            return None
+        if checksum != saved.get("checksum"):
+            if progress:
+                progress(f"The store at {path} does not hold what its manifest records "
+                         "(its content was changed or damaged); rebuilding it")
+            return None
+        if progress:
+            progress(f"Reopened the store at {path} (files unchanged)")
+        graphs = [GraphInfo(**g) for g in saved["graphs"]]
+        return cls(ox_store, graphs, project, fingerprint, path)
+
+    @classmethod
+    def _build_on_disk(cls, project: Project, path: Path, fingerprint: str,
+                       parsed: list[tuple[Path, str, list[ox.Quad]]]) -> Store:
+        building = path.with_name(f"{path.name}.building-{os.getpid()}")
+        try:
+            if building.exists():
+                shutil.rmtree(building)
+            building.mkdir(parents=True)
+            ox_store = ox.Store(str(building))
+            graphs = _fill(ox_store, project, parsed)
             ox_store.flush()
-            (path / MANIFEST).write_text(json.dumps(
-                {"fingerprint": fingerprint, "graphs": [g.__dict__ for g in graphs]}, indent=1))
-        return cls(ox_store, graphs, project, fingerprint)
+            checksum = content_checksum(ox_store)
+            del ox_store  # closes the database before it is moved
+            (building / MANIFEST).write_text(json.dumps(
+                {"fingerprint": fingerprint, "checksum": checksum,
+                 "graphs": [g.__dict__ for g in graphs]}, indent=1))
+            if path.exists():
+                old = path.with_name(f"{path.name}.old-{os.getpid()}")
+                path.rename(old)
+                building.rename(path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                building.rename(path)
+        except OSError as err:
+            shutil.rmtree(building, ignore_errors=True)
+            raise StoreError(f"cannot write the store at {path}: {_first_line(err)}") from None
+        return cls(ox.Store.read_only(str(path)), graphs, project, fingerprint, path)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -107,6 +174,30 @@ class Store:
 
     def __len__(self) -> int:
         return len(self.ox)
+
+
+def _fill(ox_store: ox.Store, project: Project,
+          parsed: list[tuple[Path, str, list[ox.Quad]]]) -> list[GraphInfo]:
+    graphs = []
+    for file, iri, quads in parsed:
+        ox_store.add_graph(ox.NamedNode(iri))
+        ox_store.extend(quads)
+        graphs.append(GraphInfo(iri, project.relative(file), len(set(quads))))
+    return graphs
+
+
+def content_checksum(ox_store: ox.Store) -> str:
+    """An order-independent checksum of every quad of a store (count and sum of hashes)."""
+    total = count = 0
+    for quad in ox_store:
+        digest = hashlib.blake2b(str(quad).encode(), digest_size=8).digest()
+        total = (total + int.from_bytes(digest, "big")) % (1 << 64)
+        count += 1
+    return f"{count}:{total:016x}"
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _fingerprint(project: Project, files: list[Path]) -> str:

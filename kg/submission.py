@@ -9,10 +9,14 @@ in the graph is reported as a violation of ``dsh:DanglingReference``.
 The work is split in three steps so that the middle one can run elsewhere:
 
 1. ``prepare_task`` (needs the store): gathers the context and the dangling references;
-2. a *runner* runs pyshacl on the task and returns the ``sh:ValidationReport`` triples;
-   in process by default (``PreparedShapes.run``), or in a worker process that is killed at
-   a deadline (``ValidationPool``, used by the HTTP service);
+2. a *runner* runs pyshacl on the task and returns the ``sh:ValidationReport`` triples
+   (``PreparedShapes.run``);
 3. ``finish_report`` keeps the results about the submission and adds the dangling ones.
+
+Submitted bytes are parsed and validated only in confined worker processes
+(:class:`ValidationPool` for the service, :func:`validate_bytes` for the command line, the
+same code in both): a parser or validator that fails on hostile input costs its worker, never
+the server.
 
 Speed: the shapes graph is harvested by pyshacl once per store and kept, and the SPARQL
 text of SHACL-SPARQL constraints is parsed once (rdflib otherwise re-parses it for every
@@ -22,20 +26,12 @@ vocabularies and the referenced descriptions are context, never validated themse
 
 from __future__ import annotations
 
-import atexit
-import contextlib
+import json
 import logging
-import os
-import queue
-import socket
-import subprocess
-import sys
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from typing import Any
 
 import pyoxigraph as ox
@@ -43,16 +39,26 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from kg.errors import KGError
+from kg.errors import KGError, LoadError
+from kg.formats import RdfSyntax, syntax_named
 from kg.namespaces import BASE, DSH, bind_prefixes
-from kg.rdfio import to_rdflib
+from kg.rdfio import graph_from_quads, parse_bytes, to_rdflib
 from kg.store import Store
 from kg.validate import (
     SEVERITIES,
     ValidationReport,
+    ValidationResult,
     install_query_cache,
     result_of,
     tidy_messages,
+)
+from kg.workers import (
+    PoolBusyError,
+    PoolSpec,
+    WorkerCrashedError,
+    WorkerPool,
+    WorkerTimeoutError,
+    run_once,
 )
 
 Triple = tuple[Node, Node, Node]
@@ -381,189 +387,203 @@ def validate_submission(store: Store, submission: Graph, *, lang: str = "en",
     return finish_report(task, run(task), lang)
 
 
-# --- worker processes with a deadline -----------------------------------------------------
+# --- submissions: parsed and validated in confined workers --------------------------------
+
+#: Deepest nesting a submitted JSON-LD document may have (objects and arrays).
+MAX_JSON_DEPTH = 64
 
 
-def _worker_entry(fd: int) -> None:
-    """Entry point of a worker process: its end of the socket pair is ``fd``."""
-    conn = Connection(fd)
+class SubmissionError(KGError):
+    """A submission that cannot be validated (unreadable, too large, refused)."""
+
+    def __init__(self, kind: str, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.context = context
+
+
+def _json_depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, dict):
+            todo.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            todo.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def parse_submission(data: bytes, syntax: RdfSyntax, max_triples: int) -> Graph:
+    """Parse submitted bytes (no base IRI: relative IRIs are an error) into an rdflib graph.
+
+    Runs in a confined worker. JSON-LD is first read as JSON with a depth limit; RDF/XML goes
+    through defusedxml (:func:`kg.rdfio.check_xml`).
+    """
+    if syntax.name == "jsonld":
+        try:
+            document = json.loads(data)
+        except RecursionError:
+            raise SubmissionError("too-deep", "the JSON-LD document is nested more than "
+                                  f"{MAX_JSON_DEPTH} levels deep") from None
+        except ValueError as err:
+            line, column = getattr(err, "lineno", None), getattr(err, "colno", None)
+            raise SubmissionError("syntax", f"jsonld: {getattr(err, 'msg', err)}",
+                                  **({"line": line, "column": column} if line else {})) from None
+        if _json_depth(document) > MAX_JSON_DEPTH:
+            raise SubmissionError("too-deep", "the JSON-LD document is nested more than "
+                                  f"{MAX_JSON_DEPTH} levels deep")
     try:
-        shapes, ontology = conn.recv()
-    except (EOFError, OSError):  # the parent ended or killed us before we started
-        return
-    _worker_main(conn, shapes, ontology)
+        quads = parse_bytes(data, syntax, source="request body")
+    except LoadError as err:
+        if "remote context" in err.message.lower():
+            raise SubmissionError(
+                "remote-context", "remote JSON-LD contexts are not loaded (no network access "
+                "is caused by a submission); put the @context into the document itself"
+            ) from None
+        context = {k: v for k, v in (("line", err.line), ("column", err.column))
+                   if v is not None}
+        raise SubmissionError("syntax", f"{syntax.name}: {err.message}", **context) from None
+    if len(quads) > max_triples:
+        raise SubmissionError("too-many-triples", f"the submission holds {len(quads):,} "
+                              f"triples; at most {max_triples:,} are validated (setting "
+                              "max_upload_triples)", limit_triples=max_triples)
+    graph = graph_from_quads(quads)
+    bind_prefixes(graph.namespace_manager)
+    return graph
 
 
-def _worker_main(conn: Connection, shapes: list[Triple], ontology: list[Triple]) -> None:
-    """A validation worker: prepare the shapes once, then validate task after task."""
+@dataclass
+class SubmissionResult:
+    """What a validation worker sends back: the report and the size of the submission."""
+
+    report: ValidationReport
+    triples: int
+
+
+def _report_reply(report: ValidationReport, triples: int) -> tuple[dict[str, Any], bytes]:
+    body = report.graph.serialize(format="nt", encoding="utf-8")
+    return {"ok": True, "triples": triples,
+            "results": [r.as_dict() for r in report.results]}, body
+
+
+def result_from_reply(header: dict[str, Any], body: bytes) -> SubmissionResult:
+    """A worker's reply as a result, or the SubmissionError it reports, raised."""
+    if not header.get("ok"):
+        kind = str(header.get("kind") or "internal")
+        context = dict(header.get("context") or {})
+        if kind == "shapes":
+            raise ShapesError(str(header.get("message")))
+        if kind in ("memory", "too-deep"):
+            raise SubmissionError("too-complex", str(header.get("message")))
+        if kind in ("internal", "worker-start"):
+            raise KGError(f"validation worker: {header.get('message')}")
+        raise SubmissionError(kind, str(header.get("message")), **context)
+    graph = Graph()
+    bind_prefixes(graph.namespace_manager)
+    if body:
+        graph.parse(data=body.decode("utf-8"), format="nt")
+    results = [ValidationResult(**r) for r in header["results"]]
+    return SubmissionResult(ValidationReport(results, graph), int(header["triples"]))
+
+
+def _handle_submission(store: Store, prepared: PreparedShapes, header: dict[str, Any],
+                       body: bytes) -> tuple[dict[str, Any], bytes]:
     try:
+        graph = parse_submission(body, syntax_named(str(header["syntax"])),
+                                 int(header["max_triples"]))
+        report = validate_submission(store, graph, lang=str(header.get("lang", "en")),
+                                     with_data=bool(header.get("with_data", True)),
+                                     runner=prepared.run)
+    except SubmissionError as err:
+        return {"ok": False, "kind": err.kind, "message": err.message,
+                "context": err.context}, b""
+    except ShapesError as err:
+        return {"ok": False, "kind": "shapes", "message": str(err)}, b""
+    return _report_reply(report, len(graph))
+
+
+def submission_worker(store: Store, store_path: str | None = None):  # type: ignore[no-untyped-def]
+    """The ``prepare`` of the validation pool: the zygote harvests the shapes once (every
+    worker inherits them); each worker reads the graph's context from the in-memory store it
+    shares, or opens the on-disk store at ``store_path`` read-only."""
+    shapes = list(store.layer_graph("shapes"))
+    ontology = list(store.layer_graph("ontology"))
+    graphs, project = store.graphs, store.project
+    memory = None if store_path else store.ox
+
+    def prepare():  # type: ignore[no-untyped-def]
         prepared = PreparedShapes(shapes, ontology)
         prepared.warm_up()
-    except Exception as err:  # reported to the parent, which logs it
-        conn.send(("error", f"{type(err).__name__}: {err}"))
-        return
-    conn.send(("ready", None))
-    while True:
-        try:
-            payload = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            conn.send(("ok", prepared.run_payload(*payload)))
-        except ShapesError as err:
-            conn.send(("shapes", str(err)))
-        except Exception as err:
-            conn.send(("error", f"{type(err).__name__}: {err}"))
 
-
-class _Worker:
-    """A worker process, started with ``python -c`` (not multiprocessing's spawn, which
-    re-imports the parent's ``__main__``), talking over a socket pair."""
-
-    def __init__(self, init: tuple[list[Triple], list[Triple]]) -> None:
-        parent, child = socket.socketpair()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from kg.submission import _worker_entry; "
-             "_worker_entry(int(sys.argv[1]))", str(child.fileno())],
-            pass_fds=(child.fileno(),), env=env, stdin=subprocess.DEVNULL)
-        child.close()
-        self.conn = Connection(parent.detach())
-        # The child reads this once it has imported pyshacl; do not wait for that here.
-        threading.Thread(target=self._send_init, args=(init,), daemon=True).start()
-        self.ready = False
-
-    def _send_init(self, init: tuple[list[Triple], list[Triple]]) -> None:
-        with contextlib.suppress(OSError):  # killed before it started
-            self.conn.send(init)
-
-    def wait_ready(self, deadline: float) -> bool:
-        """True once the worker has prepared its shapes; False if not by ``deadline``."""
-        if not self.ready:
-            if not self.conn.poll(max(0.0, deadline - time.monotonic())):
-                return False
-            self._receive(deadline, expect="ready")
-            self.ready = True
-        return True
-
-    def call(self, payload: Any, deadline: float) -> list[Triple]:
-        self.conn.send(payload)
-        return self._receive(deadline, expect="ok")  # type: ignore[no-any-return]
-
-    def _receive(self, deadline: float, expect: str) -> Any:
-        if not self.conn.poll(max(0.0, deadline - time.monotonic())):
-            raise ValidationTimeoutError("the validation ran past its time limit and was "
-                                         "stopped")
-        try:
-            kind, value = self.conn.recv()
-        except (EOFError, OSError):
-            raise KGError("the validation worker ended unexpectedly") from None
-        if kind == "shapes":
-            raise ShapesError(value)
-        if kind != expect:
-            raise KGError(f"validation worker: {value}")
-        return value
-
-    def kill(self) -> None:
-        self.process.kill()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            log.error("validation worker %s did not end after SIGKILL", self.process.pid)
-        self.conn.close()
+        def make():  # type: ignore[no-untyped-def]
+            source = ox.Store.read_only(store_path) if store_path else memory
+            own = Store(source, graphs, project)  # type: ignore[arg-type]
+            return lambda header, body: _handle_submission(own, prepared, header, body)
+        return make
+    return prepare
 
 
 class ValidationPool:
-    """Worker processes that run pyshacl; a validation past its deadline is killed.
+    """The confined workers that parse and validate submissions (separate from the query
+    workers, so uploads never delay queries)."""
 
-    A thread cannot be stopped in Python; a process can. Each worker holds the prepared
-    shapes, so a task carries only the submission and its context. A killed (or crashed)
-    worker is replaced at once by a fresh one.
-    """
+    def __init__(self, store: Store, workers: int = 1, queue_limit: int = 8,
+                 memory_mb: int = 768, store_path: str | None = None) -> None:
+        self.pool = WorkerPool(PoolSpec("validation", size=max(1, workers), overflow=0,
+                                        queue_limit=queue_limit, memory_mb=memory_mb,
+                                        nice=5, recycle_mb=memory_mb // 2),
+                               submission_worker(store, store_path))
 
-    def __init__(self, store: Store, workers: int = 1) -> None:
-        self._init = (list(store.layer_graph("shapes")), list(store.layer_graph("ontology")))
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._all: list[_Worker] = []
-        self._lock = threading.Lock()
-        for _ in range(max(1, workers)):
-            self._start()
+    def admits(self) -> bool:
+        """Whether a new submission would be queued (checked before reading its body)."""
+        health = self.pool.health()
+        return bool(health["idle"] or health["waiting"] < self.pool.spec.queue_limit)
 
-    def _start(self) -> None:
-        worker = _Worker(self._init)
-        with self._lock:
-            self._all.append(worker)
-        self._idle.put(worker)
+    async def validate(self, data: bytes, syntax: str, *, lang: str, max_triples: int,
+                       timeout_s: float, with_data: bool = True) -> SubmissionResult:
+        header = {"syntax": syntax, "lang": lang, "max_triples": max_triples,
+                  "with_data": with_data}
+        try:
+            reply, body = await self.pool.run(header, data, timeout_s)
+        except WorkerTimeoutError:
+            raise ValidationTimeoutError("the validation ran past its time limit and was "
+                                         "stopped") from None
+        except WorkerCrashedError:
+            raise SubmissionError("too-complex", "the submission could not be validated: "
+                                  "its worker ended while reading it (too large or nested "
+                                  "too deeply?)") from None
+        except PoolBusyError as err:
+            raise ValidationBusyError(str(err)) from None
+        return result_from_reply(reply, body)
 
-    def _retire(self, worker: _Worker) -> None:
-        worker.kill()
-        with self._lock:
-            if worker in self._all:
-                self._all.remove(worker)
-        self._start()
+    @property
+    def worker_pids(self) -> list[int]:
+        return self.pool.worker_pids
 
-    def pids(self) -> list[int]:
-        with self._lock:
-            return [w.process.pid for w in self._all if w.process.pid is not None]
+    def health(self) -> dict[str, Any]:
+        return self.pool.health()
 
-    def runner(self, timeout_s: float) -> Runner:
-        """A runner for ``validate_submission`` with a deadline ``timeout_s`` from now."""
-        deadline = time.monotonic() + timeout_s
-
-        def run(task: ValidationTask) -> list[Triple]:
-            try:
-                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise ValidationBusyError("every validation worker is busy; try again "
-                                          "later") from None
-            try:
-                ready = worker.wait_ready(deadline)
-            except BaseException:
-                self._retire(worker)
-                raise
-            if not ready:  # still starting: not its fault, keep it
-                self._idle.put(worker)
-                raise ValidationBusyError("the validation service is starting; try again "
-                                          "in a few seconds")
-            try:
-                result = worker.call(task.payload(), time.monotonic() + timeout_s)
-            except ShapesError:
-                self._idle.put(worker)
-                raise
-            except BaseException:
-                self._retire(worker)
-                raise
-            self._idle.put(worker)
-            return result
-
-        return run
+    def check(self) -> None:
+        self.pool.check()
 
     def close(self) -> None:
-        with self._lock:
-            workers, self._all = self._all, []
-        for worker in workers:
-            worker.kill()
+        self.pool.close()
 
 
-_POOLS: dict[tuple[int, int], ValidationPool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-@atexit.register
-def _close_pools() -> None:
-    with _POOLS_LOCK:
-        pools = list(_POOLS.values())
-        _POOLS.clear()
-    for pool in pools:
-        pool.close()
-
-
-def pool_for(store: Store, workers: int = 1) -> ValidationPool:
-    """The worker pool of ``store`` (one per store and size, started on first use)."""
-    key = (id(store), workers)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = ValidationPool(store, workers)
-            _POOLS[key] = pool
-        return pool
+def validate_bytes(store: Store, data: bytes, syntax: str, *, lang: str = "en",
+                   max_triples: int = 1_000_000, with_data: bool = True,
+                   timeout_s: float = 600.0) -> SubmissionResult:
+    """Validate submitted bytes in one confined process (the command line's way in; the
+    service uses :class:`ValidationPool`, with the same code in the worker)."""
+    def prepare():  # type: ignore[no-untyped-def]
+        make = submission_worker(store)()
+        return make
+    header = {"syntax": syntax, "lang": lang, "max_triples": max_triples,
+              "with_data": with_data}
+    try:
+        reply, body = run_once(prepare, header, data, timeout_s=timeout_s)
+    except WorkerCrashedError as err:
+        raise SubmissionError("too-complex", str(err)) from None
+    return result_from_reply(reply, body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
+import logging
 import os
 import re
 import threading
@@ -25,6 +25,7 @@ from kg.store import Store
 Severity = TypingLiteral["Violation", "Warning", "Info"]
 SEVERITIES: tuple[Severity, ...] = ("Violation", "Warning", "Info")
 LANGUAGES = ("en", "de")
+log = logging.getLogger("digistrat")
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,11 @@ def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = No
             return None
     report = _validate_in_child(store, lang) if isolated else _validate_layers(store, lang)
     if marker is not None and report.conforms:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps(report.counts()))
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps(report.counts()))
+        except OSError as err:  # a read-only cache only costs the next start its time
+            log.warning("cannot remember the verdict in %s: %s", cache_dir, err.strerror)
     return report
 
 
@@ -126,24 +130,26 @@ def _validate_layers(store: Store, lang: str) -> ValidationReport:
 
 
 def _validate_in_child(store: Store, lang: str) -> ValidationReport:
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
+    """The validation in a confined child process (:func:`kg.workers.run_once`)."""
+    from kg.workers import WorkerCrashedError, run_once
 
-    def child() -> None:
-        sender.send(_validate_layers(store, lang).results)
+    def prepare():  # type: ignore[no-untyped-def]
+        source = store.reopened()
 
-    process = context.Process(target=child, daemon=True)
-    process.start()
-    sender.close()
+        def make():  # type: ignore[no-untyped-def]
+            def handle(header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+                report = _validate_layers(source, lang)
+                return {"ok": True, "results": [r.as_dict() for r in report.results]}, b""
+            return handle
+        return make
+
     try:
-        results: list[ValidationResult] = receiver.recv()
-    except EOFError:
-        raise KGError(f"the validation process ended with code {process.exitcode} "
-                      "before reporting (out of memory?)") from None
-    finally:
-        receiver.close()
-        process.join()
-    return ValidationReport(results, Graph())
+        reply, _ = run_once(prepare, {}, b"", timeout_s=24 * 3600)
+    except WorkerCrashedError as err:
+        raise KGError(f"the validation process failed: {err}") from None
+    if not reply.get("ok"):
+        raise KGError(f"the validation process failed: {reply.get('message')}")
+    return ValidationReport([ValidationResult(**r) for r in reply["results"]], Graph())
 
 
 def default_cache_dir() -> Path:

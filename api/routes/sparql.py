@@ -8,14 +8,12 @@ remote endpoint (:mod:`kg.remote`); the event loop only waits for their bytes.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,15 +23,22 @@ from api.errors import ApiError
 from api.negotiation import negotiate
 from api.rendering import TEMPLATES
 from api.settings import Settings
-from kg.errors import QueryError, QueryRejectedError, QuerySyntaxError, QueryTimeoutError
+from kg.endpoint import QueryBackend
+from kg.errors import (
+    QueryError,
+    QueryRejectedError,
+    QueryServiceRefusedError,
+    QuerySyntaxError,
+    QueryTimeoutError,
+    QueryTooComplexError,
+)
 from kg.formats import SYNTAXES, syntax_named
 from kg.queries import load_queries
-from kg.querypool import PoolBusyError, PoolClosedError, QueryPool
-from kg.remote import BackendError, RemoteEndpoint, RemoteStore
+from kg.remote import BackendError
 from kg.service_description import service_description
 from kg.sparql import NotAcceptableError, QueryRequest
-from kg.sparql_guard import inspect_query
 from kg.store import Store
+from kg.workers import PoolBusyError, PoolClosedError
 
 RESULT_OFFERS: list[tuple[str, str]] = [
     ("application/sparql-results+json", "json"),
@@ -57,53 +62,12 @@ _TIMEOUT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$", re.I)
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-# --- the backend of an app -----------------------------------------------------------------
-
-
-def backend_of(app: Any) -> QueryPool | RemoteEndpoint:
-    """The app's query backend, started on first use when the lifespan did not start it."""
-    state = app.state
-    backend = getattr(state, "query_backend", None)
-    if backend is None:
-        backend = start_backend(app)
-    return backend  # type: ignore[no-any-return]
-
-
-def start_backend(app: Any) -> QueryPool | RemoteEndpoint:
-    """Start the query backend the settings ask for (worker pool or remote endpoint)."""
-    state = app.state
-    settings: Settings = state.settings
-    store: Store = state.store
-    backend: QueryPool | RemoteEndpoint
-    if settings.sparql_endpoint:
-        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000,
-                                graphs=store.graph_iris())
-        if not isinstance(store, RemoteStore):
-            state.store = RemoteStore.wrap(store, remote)
-        backend = remote
-    else:
-        backend = QueryPool(store.ox, settings.query_workers,
-                            store_path=getattr(state, "store_path", None),
-                            overflow=settings.query_overflow_workers)
-    state.query_backend = backend
-    return backend
-
-
-def stop_backend(app: Any) -> None:
+def backend_of(app: Any) -> QueryBackend:
+    """The app's query backend (started by the app's lifespan, see :mod:`api.app`)."""
     backend = getattr(app.state, "query_backend", None)
-    if backend is not None:
-        backend.close()
-        app.state.query_backend = None
-
-
-@contextlib.asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    if getattr(app.state, "query_backend", None) is None:
-        start_backend(app)
-    try:
-        yield
-    finally:
-        stop_backend(app)
+    if backend is None:
+        raise ApiError(503, "unavailable", "the query service is not running")
+    return backend  # type: ignore[no-any-return]
 
 
 # --- request parsing ----------------------------------------------------------------------
@@ -247,16 +211,6 @@ async def sparql_endpoint(request: Request) -> Response:
         raise ApiError(400, "bad-request", "the query is empty")
     timeout_s = _timeout_s(by_name.get("timeout", []), settings)
     results_format, rdf_format, chosen = _formats(request, by_name.get("format", []))
-    info = inspect_query(text)
-    if info.form == "update":
-        raise _update_refused()
-    refused = info.refused_services(settings.service_allowlist)
-    if refused:
-        targets = ", ".join(s.endpoint or s.written or "?" for s in refused)
-        raise ApiError(403, "service-refused",
-                       f"SERVICE {targets} is not allowed: this endpoint calls no other "
-                       "endpoint unless its operator lists it in service_allowlist",
-                       endpoints=[s.endpoint or s.written for s in refused])
     default_graphs = by_name.get("default-graph-uri")
     named_graphs = by_name.get("named-graph-uri")
     for name, graphs in (("default-graph-uri", default_graphs),
@@ -269,7 +223,7 @@ async def sparql_endpoint(request: Request) -> Response:
                                "IRI") from None
     query_request = QueryRequest(
         text, results_format, rdf_format, default_graphs, named_graphs,
-        settings.max_result_rows, info.has_dataset, _endpoint_url(request))
+        settings.max_result_rows, False, _endpoint_url(request))
     backend = backend_of(request.app)
     try:
         answer = await backend.run(query_request, timeout_s)
@@ -290,7 +244,13 @@ async def sparql_endpoint(request: Request) -> Response:
         raise ApiError(503, "unavailable", str(err)) from None
     except BackendError as err:
         raise ApiError(502, "backend-error", str(err)) from None
+    except QueryServiceRefusedError as err:
+        raise ApiError(403, "service-refused", str(err), endpoints=err.endpoints) from None
+    except QueryTooComplexError as err:
+        raise ApiError(400, "query-too-complex", str(err)) from None
     except QueryRejectedError as err:
+        if "Update" in str(err):
+            raise _update_refused() from None
         raise ApiError(403, "query-refused", str(err)) from None
     except QueryError as err:
         raise ApiError(500, "query-failed", str(err)) from None
@@ -354,6 +314,6 @@ def query_page(request: Request, settings: Settings) -> Response:
                                       headers={"Vary": "Accept"})
 
 
-router = APIRouter(lifespan=lifespan)
+router = APIRouter()
 router.routes.append(Route("/sparql", sparql_endpoint, methods=["GET", "POST"],
                            name="sparql", include_in_schema=False))

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from rdflib import Graph
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
@@ -27,18 +25,17 @@ from api.errors import ApiError
 from api.negotiation import negotiate, preferred_language
 from api.rendering import TEMPLATES
 from api.settings import Settings
-from kg.errors import KGError, LoadError, UnsupportedFormatError
+from kg.errors import KGError, UnsupportedFormatError
 from kg.formats import RdfSyntax, syntax_for_media_type, syntax_for_path, syntax_named
-from kg.namespaces import DSH, bind_prefixes
-from kg.rdfio import graph_from_quads, parse_bytes
-from kg.store import Store
+from kg.namespaces import DSH
 from kg.submission import (
     DANGLING_SHAPE,
     ShapesError,
+    SubmissionError,
+    SubmissionResult,
     ValidationBusyError,
+    ValidationPool,
     ValidationTimeoutError,
-    pool_for,
-    validate_submission,
 )
 from kg.validate import ValidationReport
 
@@ -195,34 +192,21 @@ def form_syntax(fields: dict[str, Any], data: bytes) -> RdfSyntax:
     return sniff_syntax(data)
 
 
-def parse_submission(data: bytes, syntax: RdfSyntax, max_triples: int) -> Graph:
-    """Parse ``data`` (no base IRI: relative IRIs are an error) into an rdflib graph."""
-    try:
-        quads = parse_bytes(data, syntax, source="request body")
-    except LoadError as err:
-        if "remote context" in err.message.lower():
-            raise ApiError(400, "remote-context", "remote JSON-LD contexts are not loaded "
-                           "(no network access is caused by a submission); put the "
-                           "@context into the document itself") from None
-        context = {k: v for k, v in (("line", err.line), ("column", err.column))
-                   if v is not None}
-        raise ApiError(400, "syntax", f"{syntax.name}: {err.message}", **context) from None
-    if len(quads) > max_triples:
-        raise ApiError(413, "too-many-triples", f"the submission holds {len(quads):,} triples; "
-                       f"at most {max_triples:,} are validated (setting max_upload_triples)",
-                       limit_triples=max_triples)
-    graph = graph_from_quads(quads)
-    bind_prefixes(graph.namespace_manager)
-    return graph
+SUBMISSION_STATUS = {"syntax": 400, "remote-context": 400, "too-deep": 400,
+                     "too-complex": 400, "too-many-triples": 413}
 
 
-def run_validation(store: Store, settings: Settings, graph: Graph,
-                   lang: str) -> ValidationReport:
-    """Validate in a worker process with the deadline ``validation_timeout_ms``."""
-    pool = pool_for(store, settings.validation_workers)
-    runner = pool.runner(settings.validation_timeout_ms / 1000)
+async def run_validation(request: Request, settings: Settings, data: bytes, syntax: RdfSyntax,
+                         lang: str) -> SubmissionResult:
+    """Parse and validate in a confined worker with the deadline ``validation_timeout_ms``."""
+    pool: ValidationPool = request.app.state.validation_pool
     try:
-        return validate_submission(store, graph, lang=lang, runner=runner)
+        return await pool.validate(data, syntax.name, lang=lang,
+                                   max_triples=settings.max_upload_triples,
+                                   timeout_s=settings.validation_timeout_ms / 1000)
+    except SubmissionError as err:
+        raise ApiError(SUBMISSION_STATUS.get(err.kind, 400), err.kind, err.message,
+                       **err.context) from None
     except ValidationTimeoutError:
         raise ApiError(503, "validation-timeout", "the validation ran past "
                        f"{settings.validation_timeout_ms:,} ms (setting "
@@ -329,7 +313,11 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
     output = choose_output(request)
     lang = choose_lang(request)
     text, syntax_name = "", "auto"
+    pool: ValidationPool = request.app.state.validation_pool
     try:
+        if not pool.admits():  # refused before the body is read: uploads cannot pile up
+            raise ApiError(503, "busy", "every validation worker is busy and the queue is "
+                           "full; try again shortly", headers={"Retry-After": "5"})
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if not media_type:
             raise ApiError(415, "unsupported-media-type", "no Content-Type; send text/turtle, "
@@ -359,12 +347,10 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
                                "supported RDF syntax; send text/turtle, application/ld+json, "
                                "application/rdf+xml or application/n-triples") from None
             data = await read_bounded(request, limit, "max_upload_bytes")
-        graph = await run_in_threadpool(parse_submission, data, syntax,
-                                        settings.max_upload_triples)
-        report = await run_in_threadpool(run_validation, store, settings, graph, lang)
+        result = await run_validation(request, settings, data, syntax, lang)
     except ApiError as err:
         if output == "html" and err.status < 500:
             return page(request, lang, status=err.status, error=err, text=text,
                         chosen_syntax=syntax_name)
         raise
-    return respond(request, output, report, len(graph), lang, text, syntax_name)
+    return respond(request, output, result.report, result.triples, lang, text, syntax_name)

@@ -15,9 +15,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import SH
 from validate_helpers import big_submission
 
-from api.settings import Settings
 from kg.store import Store
-from kg.submission import pool_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE_TTL = ROOT / "templates" / "strategy.ttl"
@@ -215,17 +213,16 @@ def test_page_offers_form_and_templates(client: TestClient) -> None:
 def test_a_validation_past_its_deadline_is_killed(client: TestClient, store: Store,
                                                   make_client: Callable[..., TestClient]
                                                   ) -> None:
-    post(client, TEMPLATE_TTL.read_bytes())  # the shared worker is up and warm
-    pool = pool_for(store, Settings().validation_workers)
-    before = pool.pids()
     quick = make_client(validation_timeout_ms=150)
+    pool = quick.app.state.validation_pool  # type: ignore[attr-defined]
+    before = pool.worker_pids
     response = post(quick, big_submission(200))
     assert response.status_code == 503, response.text  # type: ignore[attr-defined]
     assert response.json()["type"] == "validation-timeout"  # type: ignore[attr-defined]
     for pid in before:  # the worker that ran it is gone, not left running
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    assert pool.pids() and pool.pids() != before
+    assert pool.worker_pids and pool.worker_pids != before
     again = post(client, TEMPLATE_TTL.read_bytes())
     assert again.status_code == 200  # type: ignore[attr-defined]
     assert json.loads(again.content)["conforms"] is True  # type: ignore[attr-defined]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-import pyoxigraph as ox
 import pytest
 
 from kg.errors import LoadError, UnsupportedFormatError
@@ -57,13 +57,30 @@ def test_rdfxml_entity_bomb_is_refused_before_expansion() -> None:
         parse_bytes(body, syntax_named("rdfxml"), source="body")
 
 
-def test_small_internal_entities_are_fine() -> None:
+def test_entity_declarations_are_refused_however_small() -> None:
+    """defusedxml reads RDF/XML before the RDF parser: entity expansion is off altogether
+    (a size check of declared entities was bypassed once, by a CDATA section)."""
     body = (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY ex "http://ex/">]>'
             b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
             b'xmlns:ex="http://ex/"><rdf:Description rdf:about="&ex;a">'
             b"<ex:p>x</ex:p></rdf:Description></rdf:RDF>")
-    quads = parse_bytes(body, syntax_named("rdfxml"), source="body")
-    assert quads[0].subject == ox.NamedNode("http://ex/a")
+    with pytest.raises(LoadError, match="entity declarations"):
+        parse_bytes(body, syntax_named("rdfxml"), source="body")
+
+
+def test_the_cdata_bypass_of_the_old_entity_check_is_closed() -> None:
+    """772 bytes that once expanded to a 1 GB literal: the old check counted only the text
+    after the last ']>', which a CDATA section after the entity reference moved."""
+    lol = '<!ENTITY l0 "lol">' + "".join(
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    body = ('<?xml version="1.0"?><!DOCTYPE r [' + lol + ']>'
+            '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+            'xmlns:ex="http://ex/"><rdf:Description rdf:about="http://ex/a">'
+            '<ex:p>&l9;<![CDATA[ ]]></ex:p></rdf:Description></rdf:RDF>').encode()
+    started = time.monotonic()
+    with pytest.raises(LoadError, match="entity declarations"):
+        parse_bytes(body, syntax_named("rdfxml"), source="body")
+    assert time.monotonic() - started < 2
 
 
 def test_unknown_suffix_is_refused(tmp_path: Path) -> None:

@@ -1,0 +1,591 @@
+"""The one worker mechanism: confined processes that run work with a deadline.
+
+Everything that touches untrusted input, and everything that must stop at a deadline, runs
+here: SPARQL queries, the parsing and validation of submitted data, the start-up validation.
+A :class:`WorkerPool` is
+
+* a **zygote**, forked from the serving process when the pool starts (so it shares an
+  in-memory store copy-on-write). It closes every inherited file but its control socket,
+  confines itself (:func:`kg.sandbox.confine`: no network), runs the pool's ``prepare``
+  once (load what every worker needs, e.g. the prepared shapes), and then forks workers on
+  request. It is single-threaded, so forking it is safe.
+* **workers**, forked by the zygote, each with a memory and CPU limit of its own
+  (:func:`kg.sandbox.limit_resources`). A worker reads a task, runs the handler and writes
+  the answer back on its own socket pair.
+
+The serving process awaits answers without blocking its event loop. A worker that passes
+its deadline, crashes, runs out of memory, stops answering or is stopped (SIGSTOP) is killed
+and replaced; a dead or stopped zygote is replaced too. Requests beyond the busy workers
+wait in a bounded queue; past it the pool answers "busy" at once. Pools are owned by whoever
+starts them (the app's lifespan, a CLI command) and closed explicitly.
+
+:func:`run_once` runs one task in a single confined child, for commands that need one.
+
+Frames on every socket: 4-byte header length, 4-byte body length, a JSON header, the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import signal
+import socket
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg.errors import KGError
+from kg.sandbox import confine, limit_resources
+
+Header = dict[str, Any]
+Handler = Callable[[Header, bytes], tuple[Header, bytes]]
+#: Runs once in the zygote (after confinement); returns what makes each worker's handler.
+Prepare = Callable[[], Callable[[], Handler]]
+
+_FRAME = struct.Struct("!II")
+_SPAWN_TIMEOUT_S = 5.0
+
+
+class WorkerError(KGError):
+    """A task could not be run by the pool."""
+
+
+class PoolBusyError(WorkerError):
+    """Every worker is busy and the queue is full, or stayed so until the deadline."""
+
+
+class PoolClosedError(WorkerError):
+    """The pool has been closed (the service is shutting down)."""
+
+
+class WorkerTimeoutError(WorkerError):
+    """The task ran past its deadline; its worker was killed."""
+
+
+class WorkerCrashedError(WorkerError):
+    """The worker ended while running the task (crash, or killed at its memory limit)."""
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """How many workers a pool keeps, how long requests may queue, and their limits."""
+
+    name: str
+    size: int = 1
+    overflow: int = 0  # extra workers forked while every resident one is busy
+    queue_limit: int = 32  # requests that may wait for a worker; more are refused at once
+    memory_mb: int | None = 512  # per worker, above its size when forked
+    cpu_s: int | None = None  # CPU seconds a worker may use in its life
+    network: bool = False  # True only for an explicitly permitted pool
+    nice: int = 0  # added to the workers' niceness (batch work yields to queries)
+    recycle_mb: int | None = None  # replace a worker whose private memory grew past this
+
+
+# --- frames -------------------------------------------------------------------------------
+
+
+def pack(header: Header, body: bytes = b"") -> bytes:
+    head = json.dumps(header).encode()
+    return _FRAME.pack(len(head), len(body)) + head + body
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    parts = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+def recv_frame(sock: socket.socket) -> tuple[Header, bytes] | None:
+    sizes = _recv_exact(sock, _FRAME.size)
+    if sizes is None:
+        return None
+    head_len, body_len = _FRAME.unpack(sizes)
+    head = _recv_exact(sock, head_len) if head_len else b"{}"
+    body = _recv_exact(sock, body_len) if body_len else b""
+    if head is None or body is None:
+        return None
+    return json.loads(head), body
+
+
+async def _arecv_exact(loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                       size: int) -> bytes:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    got = 0
+    while got < size:
+        n = await loop.sock_recv_into(sock, view[got:])
+        if n == 0:
+            raise ConnectionError("worker closed its socket")
+        got += n
+    return bytes(buffer)
+
+
+async def _arecv_frame(loop: asyncio.AbstractEventLoop,
+                       sock: socket.socket) -> tuple[Header, bytes]:
+    head_len, body_len = _FRAME.unpack(await _arecv_exact(loop, sock, _FRAME.size))
+    head = await _arecv_exact(loop, sock, head_len)
+    body = await _arecv_exact(loop, sock, body_len) if body_len else b""
+    return json.loads(head), body
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+def process_state(pid: int) -> str | None:
+    """The kernel's state letter of ``pid`` (R, S, T, Z, …), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return "?"
+        return "?"
+
+
+def usable(pid: int) -> bool:
+    """Alive and neither stopped nor a zombie."""
+    return process_state(pid) not in (None, "T", "t", "Z", "X")
+
+
+def private_memory_bytes(pid: int) -> int:
+    """Memory private to ``pid`` (not shared copy-on-write with its zygote)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as smaps:
+            total = 0
+            for line in smaps:
+                if line.startswith(("Private_Dirty:", "Private_Clean:")):
+                    total += int(line.split()[1]) * 1024
+            return total
+    except (OSError, ValueError):
+        return 0
+
+
+def _close_inherited(keep: set[int]) -> None:
+    """Close every file descriptor above 2 except ``keep`` (after a fork from the server).
+
+    Python objects that own the closed descriptors are frozen first, so that no collection
+    in this process closes a descriptor number reused by then.
+    """
+    gc.freeze()
+    try:
+        limit = os.sysconf("SC_OPEN_MAX")
+    except (ValueError, OSError):
+        limit = 65536
+    low = 3
+    for fd in sorted(keep):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, limit)
+
+
+def _worker_main(sock: socket.socket, make_handler: Callable[[], Handler]) -> None:
+    gc.freeze()
+    try:
+        handler = make_handler()
+    except Exception as err:  # reported to the pool, which logs it
+        sock.sendall(pack({"ok": False, "kind": "worker-start",
+                           "message": f"{type(err).__name__}: {err}"}))
+        return
+    while True:
+        frame = recv_frame(sock)
+        if frame is None:
+            return
+        header, body = frame
+        if header.get("ping"):
+            sock.sendall(pack({"pong": True}))
+            continue
+        try:
+            reply, data = handler(header, body)
+        except MemoryError:
+            reply, data = {"ok": False, "kind": "memory",
+                           "message": "the task needed more memory than a worker may use"}, b""
+        except RecursionError:
+            reply, data = {"ok": False, "kind": "too-deep",
+                           "message": "the input is nested too deeply"}, b""
+        except Exception as err:  # the worker must answer, whatever happened
+            reply, data = {"ok": False, "kind": "internal",
+                           "message": f"{type(err).__name__}: {err}"}, b""
+        sock.sendall(pack(reply, data))
+        if reply.get("kind") == "memory":
+            return  # state after a MemoryError is not to be trusted: end, be replaced
+
+
+def _zygote_main(control: socket.socket, spec: PoolSpec, prepare: Prepare) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # ended workers are reaped at once
+    _close_inherited({control.fileno()})
+    network = confine(allow_network=spec.network)
+    if spec.nice:
+        with contextlib.suppress(OSError):
+            os.nice(spec.nice)
+    try:
+        make_handler = prepare()
+    except Exception as err:
+        control.sendall(pack({"ok": False, "message": f"{type(err).__name__}: {err}"}))
+        return
+    control.sendall(pack({"ok": True, "network": network}))
+    children: set[int] = set()
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 16, 1)
+        except OSError:
+            break
+        if not msg:
+            break
+        if not fds:
+            continue
+        pid = os.fork()
+        if pid == 0:  # the worker
+            control.close()
+            worker = socket.socket(fileno=fds[0])
+            try:
+                limit_resources(spec.memory_mb, spec.cpu_s)
+                _worker_main(worker, make_handler)
+            finally:
+                os._exit(0)
+        os.close(fds[0])
+        children = {c for c in children if usable(c)} | {pid}
+        control.sendall(struct.pack("!q", pid))
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+# --- the pool (in the serving process) ----------------------------------------------------
+
+
+@dataclass
+class _Worker:
+    pid: int
+    sock: socket.socket
+    started: float = field(default_factory=time.monotonic)
+    tasks: int = 0
+
+
+class WorkerPool:
+    """Confined workers forked from a zygote (see the module doc)."""
+
+    def __init__(self, spec: PoolSpec, prepare: Prepare) -> None:
+        self.spec = spec
+        self._prepare = prepare
+        self._closed = False
+        self._idle: deque[_Worker] = deque()
+        self._all: dict[int, _Worker] = {}
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._control: socket.socket | None = None
+        self.zygote_pid = 0
+        self.network = "unknown"
+        self.restarts = 0
+        self.crashes = 0
+        self.timeouts = 0
+        self._supervisor: asyncio.Task[None] | None = None
+        self._start_zygote()
+        for _ in range(spec.size):
+            with contextlib.suppress(WorkerError):
+                self._idle.append(self._spawn())
+
+    # -- the zygote --
+
+    def _start_zygote(self) -> None:
+        parent, child = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                parent.close()
+                _zygote_main(child, self.spec, self._prepare)
+            finally:
+                os._exit(0)
+        child.close()
+        parent.settimeout(max(_SPAWN_TIMEOUT_S, 60.0))  # prepare may take a while
+        try:
+            ready = recv_frame(parent)
+        except OSError:
+            ready = None
+        if ready is None or not ready[0].get("ok"):
+            parent.close()
+            self._reap(pid)
+            why = ready[0].get("message") if ready else "no answer"
+            raise WorkerError(f"the {self.spec.name} pool could not start: {why}")
+        parent.settimeout(_SPAWN_TIMEOUT_S)
+        self._control = parent
+        self.zygote_pid = pid
+        self.network = str(ready[0].get("network"))
+
+    def _stop_zygote(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self.zygote_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.zygote_pid, signal.SIGKILL)
+            self._reap(self.zygote_pid)
+            self.zygote_pid = 0
+
+    @staticmethod
+    def _reap(pid: int) -> None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+    def zygote_usable(self) -> bool:
+        if not self.zygote_pid:
+            return False
+        with contextlib.suppress(ChildProcessError):
+            done, _ = os.waitpid(self.zygote_pid, os.WNOHANG)
+            if done:
+                self.zygote_pid = 0
+                return False
+        return usable(self.zygote_pid)
+
+    def _restart_zygote(self) -> None:
+        self._stop_zygote()
+        self.restarts += 1
+        self._start_zygote()
+
+    # -- workers --
+
+    def _spawn(self) -> _Worker:
+        if self._closed:
+            raise PoolClosedError(f"the {self.spec.name} pool is closed")
+        for attempt in (1, 2):
+            if not self.zygote_usable():
+                self._restart_zygote()
+            ours, theirs = socket.socketpair()
+            try:
+                assert self._control is not None
+                socket.send_fds(self._control, [b"F"], [theirs.fileno()])
+                raw = _recv_exact(self._control, 8)
+            except OSError:
+                raw = None
+            finally:
+                theirs.close()
+            if raw is not None:
+                pid = struct.unpack("!q", raw)[0]
+                ours.setblocking(False)
+                worker = _Worker(pid, ours)
+                self._all[pid] = worker
+                return worker
+            ours.close()
+            if attempt == 1:
+                self._restart_zygote()
+        raise WorkerError(f"the {self.spec.name} pool cannot start workers")
+
+    def _discard(self, worker: _Worker) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGKILL)
+        worker.sock.close()
+        self._all.pop(worker.pid, None)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(worker)
+
+    def _release(self, worker: _Worker) -> None:
+        if self._closed:
+            self._discard(worker)
+            return
+        if len(self._all) > self.spec.size and not self._waiters:
+            self._discard(worker)  # an overflow worker no request needs any more
+            return
+        if self.spec.recycle_mb and private_memory_bytes(worker.pid) > \
+                self.spec.recycle_mb * 1024 * 1024:
+            self._discard(worker)  # grew past its share: give the memory back
+            with contextlib.suppress(WorkerError):
+                worker = self._spawn()
+        self._idle.append(worker)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                break
+
+    def _replace(self, worker: _Worker) -> None:
+        self._discard(worker)
+        if not self._closed and len(self._all) < self.spec.size:
+            with contextlib.suppress(WorkerError):
+                self._release(self._spawn())
+
+    async def _acquire(self, deadline: float) -> _Worker:
+        while True:
+            while self._idle:
+                worker = self._idle.popleft()
+                if usable(worker.pid):
+                    return worker
+                self._discard(worker)  # died or was stopped while idle
+            if self._closed:
+                raise PoolClosedError(f"the {self.spec.name} pool is closed")
+            if len(self._all) < self.spec.size + self.spec.overflow:
+                return self._spawn()
+            if len(self._waiters) >= self.spec.queue_limit:
+                raise PoolBusyError(f"every {self.spec.name} worker is busy and "
+                                    f"{self.spec.queue_limit} requests are waiting")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PoolBusyError(f"every {self.spec.name} worker stayed busy")
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                raise PoolBusyError(f"every {self.spec.name} worker stayed busy") from None
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+
+    # -- running --
+
+    async def run(self, header: Header, body: bytes, timeout_s: float) -> tuple[Header, bytes]:
+        """Run one task; kill its worker and raise WorkerTimeoutError past ``timeout_s``."""
+        if self._closed:
+            raise PoolClosedError(f"the {self.spec.name} pool is closed")
+        self._ensure_supervisor()
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + timeout_s
+        worker = await self._acquire(deadline)
+        healthy = False
+        try:
+            await loop.sock_sendall(worker.sock, pack(header, body))
+            reply = await asyncio.wait_for(_arecv_frame(loop, worker.sock),
+                                           max(deadline - time.monotonic(), 0.001))
+            healthy = reply[0].get("kind") not in ("memory", "worker-start")
+        except TimeoutError:
+            self.timeouts += 1
+            raise WorkerTimeoutError(f"the task ran longer than {timeout_s * 1000:.0f} ms "
+                                     "and was stopped") from None
+        except (ConnectionError, OSError):
+            self.crashes += 1
+            raise WorkerCrashedError(f"the {self.spec.name} worker ended while running the "
+                                     "task") from None
+        finally:
+            worker.tasks += 1
+            if healthy:
+                self._release(worker)
+            else:  # killed at its deadline, cancelled, crashed or spent: replace it
+                self._replace(worker)
+        return reply
+
+    def run_sync(self, header: Header, body: bytes, timeout_s: float) -> tuple[Header, bytes]:
+        """:meth:`run` for code without an event loop (commands, tests)."""
+        return asyncio.run(self.run(header, body, timeout_s))
+
+    # -- supervision --
+
+    def _ensure_supervisor(self) -> None:
+        if self._supervisor is None or self._supervisor.done():
+            with contextlib.suppress(RuntimeError):
+                self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
+
+    async def _supervise(self, every_s: float = 1.0) -> None:
+        """Replace a dead or stopped zygote, and idle workers that died or stopped."""
+        while not self._closed:
+            await asyncio.sleep(every_s)
+            self.check()
+
+    def check(self) -> None:
+        """One round of supervision (also callable directly)."""
+        if self._closed:
+            return
+        try:
+            if not self.zygote_usable():
+                self._restart_zygote()
+            for worker in list(self._idle):
+                if not usable(worker.pid):
+                    self._discard(worker)
+            while len(self._all) < self.spec.size:
+                self._release(self._spawn())
+        except WorkerError:
+            pass  # tried again at the next round; health shows the state meanwhile
+
+    def health(self) -> dict[str, Any]:
+        """The pool's true state: what ``/-/health`` reports."""
+        alive = [w for w in self._all.values() if usable(w.pid)]
+        return {"name": self.spec.name, "ok": not self._closed and self.zygote_usable()
+                and bool(alive), "workers": len(alive), "idle": len(self._idle),
+                "busy": len(self._all) - len(self._idle), "waiting": len(self._waiters),
+                "size": self.spec.size, "max_workers": self.spec.size + self.spec.overflow,
+                "queue_limit": self.spec.queue_limit, "network": self.network,
+                "memory_limit_mb_per_worker": self.spec.memory_mb,
+                "zygote_restarts": self.restarts, "worker_crashes": self.crashes,
+                "worker_timeouts": self.timeouts}
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return list(self._all)
+
+    def close(self) -> None:
+        """Stop the zygote and every worker."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+        for worker in list(self._all.values()):
+            self._discard(worker)
+        self._idle.clear()
+        for waiter in self._waiters:
+            if not waiter.done():
+                with contextlib.suppress(RuntimeError):
+                    waiter.get_loop().call_soon_threadsafe(waiter.cancel)
+        self._stop_zygote()
+
+
+# --- one task, one process ----------------------------------------------------------------
+
+
+def run_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
+             memory_mb: int | None = None, network: bool = False) -> tuple[Header, bytes]:
+    """Run one task in a single confined child process (fork, confine, prepare, run).
+
+    Raises WorkerTimeoutError past ``timeout_s`` (the child is killed) and
+    WorkerCrashedError when it dies first.
+    """
+    parent, child = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            parent.close()
+            _close_inherited({child.fileno()})
+            confine(allow_network=network)
+            limit_resources(memory_mb, None)
+            handler = prepare()()
+            try:
+                reply, data = handler(header, body)
+            except MemoryError:
+                reply, data = {"ok": False, "kind": "memory",
+                               "message": "the task needed more memory than allowed"}, b""
+            child.sendall(pack(reply, data))
+        finally:
+            os._exit(0)
+    child.close()
+    parent.settimeout(timeout_s)
+    try:
+        frame = recv_frame(parent)
+    except TimeoutError:
+        frame = None
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise WorkerTimeoutError(f"the task ran longer than {timeout_s:.0f} s and was "
+                                 "stopped") from None
+    finally:
+        parent.close()
+    _, status = os.waitpid(pid, 0)
+    if frame is None:
+        how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit code {os.WEXITSTATUS(status)}")
+        raise WorkerCrashedError(f"the worker process ended ({how}) before answering "
+                                 "(out of memory?)")
+    return frame
