@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
+from api.http import HttpHygiene
 from api.rendering import STATIC_DIR
 from api.routes import meta, pages, resources, sparql, validation
 from api.settings import Settings
@@ -80,10 +83,23 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.state.settings = settings
     app.state.store = store
     install_error_handlers(app)
+    app.router.redirect_slashes = False  # a redirect would name the Host header's host
+    loaded = max((f.stat().st_mtime for f in store.project.all_files()), default=0.0)
+    app.add_middleware(HttpHygiene, last_modified=loaded, router=app.router)
     app.mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(meta.router)
     app.include_router(sparql.router)
     app.include_router(validation.router)
     app.include_router(pages.router)
     app.include_router(resources.router)  # last: it answers the dataset's IRI space
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's description of the routes, with ``/sparql`` (a plain Starlette route)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        schema["paths"]["/sparql"] = sparql.OPENAPI_PATH
+        app.openapi_schema = schema
+    return app.openapi_schema

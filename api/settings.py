@@ -13,6 +13,11 @@ class Settings:
 
     host: str = field(default="127.0.0.1", metadata={"help": "Interface to listen on."})
     port: int = field(default=8000, metadata={"help": "TCP port to listen on."})
+    public_url: str = field(default="", metadata={
+        "help": "The address people and clients reach the service at (scheme, host, port, "
+                "path prefix), used for every absolute URL the service writes (sitemap, Link "
+                "headers, service description); empty: http://{host}:{port}. The Host header "
+                "is never used."})
     base_iri: str = field(default="https://w3id.org/digistrat/", metadata={
         "help": "Persistent base of the dataset's IRIs; mapped onto whatever host serves it."})
     query_timeout_ms: int = field(default=10_000, metadata={
@@ -34,7 +39,7 @@ class Settings:
     validation_queue_limit: int = field(default=8, metadata={
         "help": "Submissions that may wait for a validation worker; more get 503 at once, "
                 "before their body is read."})
-    validation_worker_memory_mb: int = field(default=768, metadata={
+    validation_worker_memory_mb: int = field(default=512, metadata={
         "help": "Memory a validation worker may use above its size when started (MB); past "
                 "it the worker ends and the submission is refused."})
     query_workers: int = field(default=2, metadata={
@@ -44,7 +49,7 @@ class Settings:
                 "runaway queries), so a cheap query need not wait; retired when idle."})
     query_queue_limit: int = field(default=64, metadata={
         "help": "Queries that may wait for a query worker; more get 503 at once."})
-    query_worker_memory_mb: int = field(default=512, metadata={
+    query_worker_memory_mb: int = field(default=192, metadata={
         "help": "Memory a query worker may use above its size when started (MB); past it "
                 "the worker ends and the query is refused."})
     service_allowlist: tuple[str, ...] = field(default=(), metadata={
@@ -53,6 +58,11 @@ class Settings:
         "help": "URL of a remote SPARQL 1.1 query endpoint (Fuseki, Virtuoso, QLever, "
                 "oxigraph serve) to answer queries instead of the embedded store; empty: "
                 "embedded."})
+
+    @property
+    def site(self) -> str:
+        """The public address without a trailing slash (see ``public_url``)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

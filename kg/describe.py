@@ -71,9 +71,11 @@ def _triple_key(t: ox.Triple) -> tuple[str, str, str]:
 
 
 def iri(value: str) -> str:
-    """An IRI as a SPARQL term; refuses characters that cannot occur in an IRI."""
+    """An IRI as a SPARQL term; ValueError for anything that is not an IRI (RFC 3987, and
+    no white space of any kind: SPARQL's grammar refuses more than the IRI parser)."""
     if re.search(r'[\s<>"{}|\\^`]', value):
         raise ValueError(f"not an IRI: {value!r}")
+    ox.NamedNode(value)  # raises ValueError
     return f"<{value}>"
 
 

@@ -111,7 +111,7 @@ class Store:
         try:
             ox_store = ox.Store.read_only(str(path))
             checksum = content_checksum(ox_store)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, RuntimeError) as err:  # RocksDB reports damage so
             if progress:
                 progress(f"The store at {path} cannot be read ({_first_line(err)}); "
                          "rebuilding it")

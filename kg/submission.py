@@ -475,7 +475,7 @@ def result_from_reply(header: dict[str, Any], body: bytes) -> SubmissionResult:
         context = dict(header.get("context") or {})
         if kind == "shapes":
             raise ShapesError(str(header.get("message")))
-        if kind in ("memory", "too-deep"):
+        if kind == "memory":
             raise SubmissionError("too-complex", str(header.get("message")))
         if kind in ("internal", "worker-start"):
             raise KGError(f"validation worker: {header.get('message')}")

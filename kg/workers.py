@@ -520,7 +520,8 @@ class WorkerPool:
                 "queue_limit": self.spec.queue_limit, "network": self.network,
                 "memory_limit_mb_per_worker": self.spec.memory_mb,
                 "zygote_restarts": self.restarts, "worker_crashes": self.crashes,
-                "worker_timeouts": self.timeouts}
+                "worker_timeouts": self.timeouts, "zygote_pid": self.zygote_pid,
+                "worker_pids": sorted(w.pid for w in alive)}
 
     @property
     def worker_pids(self) -> list[int]:

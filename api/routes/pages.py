@@ -370,7 +370,7 @@ def context() -> JSONResponse:
 
 @router.get("/sitemap.xml")
 def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-    root = str(request.base_url).rstrip("/")
+    root = settings.site
     paths = catalogue.sitemap_paths(store, settings.base_iri)
     body = ['<?xml version="1.0" encoding="UTF-8"?>',
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']

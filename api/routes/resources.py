@@ -48,6 +48,18 @@ _SYNTAX = {s.media_type: s for s in (syntax_named(n) for n in ("turtle", "jsonld
 INCOMING_PAGE_SIZE = 50
 
 
+def valid_iri(iri: str) -> str:
+    """``iri`` when it is an IRI (RFC 3987); else 400: a path such as ``/id/%3C`` or
+    ``/id/a%20b`` names no resource that could be described."""
+    try:
+        describe.iri(iri)
+    except ValueError:
+        raise ApiError(400, "bad-request", f"{iri!r} is not a valid IRI (characters such as "
+                       "spaces, <, >, \" and control characters are not allowed in IRIs)",
+                       iri=iri) from None
+    return iri
+
+
 def choose_media(request: Request) -> str:
     """The representation to send: ``?format=`` first, then the Accept header.
 
@@ -75,7 +87,7 @@ def link_header(request: Request, iri: str) -> str:
     path = request.url.path
     parts = [f'<{iri}>; rel="canonical"']
     for media, short in SHORT.items():
-        url = str(request.base_url).rstrip("/") + path + "?" + urlencode({"format": short})
+        url = request.app.state.settings.site + path + "?" + urlencode({"format": short})
         parts.append(f'<{url}>; rel="alternate"; type="{media}"')
     return ", ".join(parts)
 
@@ -84,7 +96,7 @@ def rdf_response(request: Request, iri: str, media: str, triples: list[ox.Triple
     syntax: RdfSyntax = _SYNTAX[media]
     headers = {"Vary": VARY, "Link": link_header(request, iri),
                "Content-Location": request.url.path + "?format=" + SHORT[media]}
-    body = b"" if request.method == "HEAD" else describe.serialize(triples, syntax)
+    body = describe.serialize(triples, syntax)
     return Response(body, media_type=media + "; charset=utf-8", headers=headers)
 
 
@@ -284,7 +296,7 @@ def scheme_page(request: Request, store: Store, iri: str, triples: list[ox.Tripl
     return render(request, "scheme.html", context)
 
 
-@router.api_route("/vocab", methods=["GET", "HEAD"])
+@router.get("/vocab")
 def vocab_index(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     iri = settings.base_iri + "vocab"
     found = describe.schemes(store, page_lang(request))
@@ -296,9 +308,9 @@ def vocab_index(request: Request, store: StoreDep, settings: SettingsDep) -> Res
         store, [s for s, _, _ in found]), page, present=bool(found))
 
 
-@router.api_route("/vocab/{rest:path}", methods=["GET", "HEAD"])
+@router.get("/vocab/{rest:path}")
 def vocab(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-    iri = settings.base_iri + "vocab/" + rest
+    iri = valid_iri(settings.base_iri + "vocab/" + rest)
     if describe.is_scheme(store, iri):
         return answer(request, store, iri, lambda: describe.scheme_document(store, iri),
                       lambda triples, lang: scheme_page(request, store, iri, triples, lang),
@@ -310,9 +322,9 @@ def vocab(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -
 # --- instances --------------------------------------------------------------------------------
 
 
-@router.api_route("/id/{rest:path}", methods=["GET", "HEAD"])
+@router.get("/id/{rest:path}")
 def instance(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-    iri = settings.base_iri + "id/" + rest
+    iri = valid_iri(settings.base_iri + "id/" + rest)
     return answer(request, store, iri, lambda: describe.describe(store, iri),
                   lambda triples, lang: resource_page(request, store, iri, triples, lang))
 
@@ -324,7 +336,7 @@ def ontology_graphs(store: Store, base: str) -> list[str]:
     return describe.graphs_describing(store, base + "ontology")
 
 
-@router.api_route("/ontology", methods=["GET", "HEAD"])
+@router.get("/ontology")
 def ontology(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     iri = settings.base_iri + "ontology"
     graphs = ontology_graphs(store, settings.base_iri)
@@ -345,11 +357,11 @@ def ontology(request: Request, store: StoreDep, settings: SettingsDep) -> Respon
                   present=bool(graphs))
 
 
-@router.api_route("/ontology/{version}", methods=["GET", "HEAD"])
+@router.get("/ontology/{version}")
 def ontology_version(version: str, request: Request, store: StoreDep,
                      settings: SettingsDep) -> Response:
     """The version IRI: the current ontology document when the version is the current one."""
-    iri = settings.base_iri + "ontology/" + version
+    iri = valid_iri(settings.base_iri + "ontology/" + version)
     current = describe.ask(store, f"ASK {{ <{settings.base_iri}ontology> owl:versionIRI "
                                   f"{describe.iri(iri)} }}")
     if not current:
@@ -357,7 +369,7 @@ def ontology_version(version: str, request: Request, store: StoreDep,
     return ontology(request, store, settings)
 
 
-@router.api_route("/shapes", methods=["GET", "HEAD"])
+@router.get("/shapes")
 def shapes(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     iri = settings.base_iri + "shapes"
     graphs = describe.shapes_graphs(store)
@@ -380,9 +392,9 @@ def shapes(request: Request, store: StoreDep, settings: SettingsDep) -> Response
 # --- named graphs -----------------------------------------------------------------------------
 
 
-@router.api_route("/graph/{rest:path}", methods=["GET", "HEAD"])
+@router.get("/graph/{rest:path}")
 def graph(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-    iri = settings.base_iri + "graph/" + rest
+    iri = valid_iri(settings.base_iri + "graph/" + rest)
     info = next((g for g in store.graphs if g.iri == iri), None)
 
     def page(triples: list[ox.Triple], lang: str) -> Response:

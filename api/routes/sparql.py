@@ -287,7 +287,8 @@ def _describe_service(request: Request, settings: Settings) -> Response:
 
 
 def _endpoint_url(request: Request) -> str:
-    return str(request.url.replace(query="", fragment=""))
+    """The endpoint's public address (setting ``public_url``; never the Host header)."""
+    return request.app.state.settings.site + request.url.path
 
 
 def syntax_named_media(media: str) -> str:
@@ -317,3 +318,39 @@ def query_page(request: Request, settings: Settings) -> Response:
 router = APIRouter()
 router.routes.append(Route("/sparql", sparql_endpoint, methods=["GET", "POST"],
                            name="sparql", include_in_schema=False))
+
+
+#: The endpoint in the OpenAPI description (the route itself is a plain Starlette one).
+_PARAMETERS = [
+    {"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "A SPARQL 1.1 query (no query: the service description or the query "
+                    "page)."},
+    {"name": "default-graph-uri", "in": "query", "required": False,
+     "schema": {"type": "string"}},
+    {"name": "named-graph-uri", "in": "query", "required": False,
+     "schema": {"type": "string"}},
+    {"name": "format", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "Result format name or media type (instead of the Accept header)."},
+    {"name": "timeout", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "A lower time limit, e.g. 2.5 or 2500ms."},
+]
+_ANSWERS = {
+    "200": {"description": "The answer, in the negotiated format."},
+    "400": {"description": "Syntax error, bad parameters, too complex a query."},
+    "403": {"description": "Update or SERVICE refused."},
+    "406": {"description": "No acceptable format."},
+    "413": {"description": "Body too large."},
+    "415": {"description": "Unsupported media type."},
+    "503": {"description": "Time limit passed, or every worker busy."},
+}
+OPENAPI_PATH = {
+    "get": {"summary": "SPARQL 1.1 query (GET)", "operationId": "sparql_get",
+            "parameters": _PARAMETERS, "responses": _ANSWERS},
+    "post": {"summary": "SPARQL 1.1 query (form or direct POST)", "operationId": "sparql_post",
+             "parameters": _PARAMETERS[1:], "responses": _ANSWERS,
+             "requestBody": {"content": {
+                 "application/x-www-form-urlencoded": {"schema": {
+                     "type": "object", "properties": {"query": {"type": "string"}},
+                     "required": ["query"]}},
+                 "application/sparql-query": {"schema": {"type": "string"}}}}},
+}

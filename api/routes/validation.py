@@ -302,7 +302,16 @@ def strategy_template(name: str, store: StoreDep) -> FileResponse:
     return FileResponse(path, media_type=TEMPLATE_FILES[name], filename=name)
 
 
-@router.post("/validate")
+_BODY = {"requestBody": {"required": True, "content": {
+    **{media: {"schema": {"type": "string"}} for media in (
+        "text/turtle", "application/ld+json", "application/rdf+xml", "application/n-triples")},
+    "application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": {
+        "data": {"type": "string"}, "syntax": {"type": "string"},
+        "lang": {"type": "string"}}}},
+}}}
+
+
+@router.post("/validate", openapi_extra=_BODY)
 async def validate_endpoint(request: Request, settings: SettingsDep,
                             store: StoreDep) -> Response:
     """Validate a submission: 200 with a report whether or not it conforms; 4xx if unusable.

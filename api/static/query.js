@@ -64,7 +64,10 @@
   function cell(term) {
     const td = document.createElement("td");
     if (!term) { return td; }
-    if (term.type === "uri") {
+    if (term.type === "uri" && !/^https?:\/\//i.test(term.value)) {
+      // javascript:, data: and other schemes are shown as text, never as links
+      td.textContent = term.value;
+    } else if (term.type === "uri") {
       const a = document.createElement("a");
       // the dataset's persistent IRIs resolve on this server (docs/linked-data.md)
       const base = form.dataset.base || "";

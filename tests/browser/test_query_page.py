@@ -34,3 +34,19 @@ def test_an_example_query_runs_and_its_rows_link_here(page, server, store: Store
     assert page.url == server + href
     assert page.locator("h1").inner_text()
     assert all(url.startswith(server) for url in requests)  # nothing left this machine
+
+
+def test_result_iris_of_other_schemes_are_not_links(page, server) -> None:  # type: ignore[no-untyped-def]
+    """A result IRI such as javascript:… once became a link on the query page."""
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(server + "/sparql")
+    page.fill("#query", "SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> "
+                        "<data:text/html,x> <https://example.org/ok> } }")
+    page.click("#run")
+    page.wait_for_selector("table.results tbody tr")
+    hrefs = [a.get_attribute("href") for a in page.locator("table.results a").all()]
+    assert hrefs == ["https://example.org/ok"]
+    assert page.locator("table.results td", has_text="javascript:alert(1)").count() == 1
+    assert not [e for e in errors if "Content Security Policy" in e], errors

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyoxigraph as ox
+import pytest
 
 from kg.export import DUMPS, export
 from kg.project import Project
 from kg.rdfio import parse_file
 from kg.stats import instances_per_class
-from kg.store import MANIFEST, Store
+from kg.store import MANIFEST, Store, StoreError
 
 
 def test_every_file_gets_its_own_named_graph(tiny: Project) -> None:
@@ -96,3 +97,50 @@ def test_isolated_validation_gives_the_same_results(tmp_path: Path) -> None:
     assert here is not None and there is not None
     assert here.results == there.results and not there.conforms
     assert len(there.results) == 2  # the missing name and the short key
+
+
+def test_an_edited_store_is_rebuilt_from_the_files(tiny: Project, tmp_path: Path) -> None:
+    """A store whose content was changed behind its manifest's back is not served as is."""
+    path = tmp_path / "store"
+    count = len(Store.load(tiny, path))
+    edited = ox.Store(str(path))
+    edited.add(ox.Quad(ox.NamedNode("https://evil.example/a"), ox.NamedNode(
+        "https://evil.example/p"), ox.Literal("injected"), ox.DefaultGraph()))
+    edited.flush()
+    del edited
+    lines: list[str] = []
+    again = Store.load(tiny, path, progress=lines.append)
+    assert any("does not hold what its manifest records" in line for line in lines), lines
+    assert len(again) == count
+    assert not list(again.ox.quads_for_pattern(ox.NamedNode("https://evil.example/a"),
+                                               None, None))
+
+
+def test_a_damaged_store_is_rebuilt(tiny: Project, tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    count = len(Store.load(tiny, path))
+    for file in path.iterdir():
+        if file.name != MANIFEST and file.is_file():
+            file.write_bytes(b"\x00" * 64)
+    lines: list[str] = []
+    again = Store.load(tiny, path, progress=lines.append)
+    assert not any(line.startswith("Reopened") for line in lines)
+    assert len(again) == count
+
+
+def test_a_store_without_its_manifest_is_rebuilt(tiny: Project, tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    count = len(Store.load(tiny, path))
+    (path / MANIFEST).unlink()
+    lines: list[str] = []
+    again = Store.load(tiny, path, progress=lines.append)
+    assert any("no readable manifest" in line for line in lines)
+    assert len(again) == count and (path / MANIFEST).is_file()
+
+
+def test_a_store_that_cannot_be_written_is_one_clear_error(tiny: Project,
+                                                           tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot write the store at"):
+        Store.load(tiny, blocked / "store")
