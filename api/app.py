@@ -25,6 +25,7 @@ from kg.project import Project
 from kg.remote import RemoteEndpoint, RemoteStore
 from kg.store import Store
 from kg.submission import ValidationPool
+from kg.workers import MemoryWatchdog
 
 
 def start_services(app: FastAPI) -> None:
@@ -53,10 +54,12 @@ def start_services(app: FastAPI) -> None:
         store, workers=settings.validation_workers, queue_limit=settings.validation_queue_limit,
         memory_mb=settings.validation_worker_memory_mb,
         store_path=store_path)
+    state.memory_watchdog = MemoryWatchdog(
+        [*backend.pools(), *state.validation_pool.pools()], settings.memory_budget_mb)
 
 
 def stop_services(app: FastAPI) -> None:
-    for name in ("query_backend", "validation_pool"):
+    for name in ("memory_watchdog", "query_backend", "validation_pool"):
         service = getattr(app.state, name, None)
         if service is not None:
             service.close()
@@ -66,6 +69,7 @@ def stop_services(app: FastAPI) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     start_services(app)
+    app.state.memory_watchdog.start()
     try:
         yield
     finally:

@@ -39,7 +39,11 @@ class Settings:
     validation_queue_limit: int = field(default=8, metadata={
         "help": "Submissions that may wait for a validation worker; more get 503 at once, "
                 "before their body is read."})
-    validation_worker_memory_mb: int = field(default=512, metadata={
+    memory_budget_mb: int = field(default=2048, metadata={
+        "help": "Memory the whole service (this process, its zygotes and workers, summed as "
+                "PSS) may use (MB); past it the busy worker with the most memory is stopped "
+                "and its request answered 503."})
+    validation_worker_memory_mb: int = field(default=768, metadata={
         "help": "Memory a validation worker may use above its size when started (MB); past "
                 "it the worker ends and the submission is refused."})
     query_workers: int = field(default=2, metadata={
@@ -49,7 +53,7 @@ class Settings:
                 "runaway queries), so a cheap query need not wait; retired when idle."})
     query_queue_limit: int = field(default=64, metadata={
         "help": "Queries that may wait for a query worker; more get 503 at once."})
-    query_worker_memory_mb: int = field(default=192, metadata={
+    query_worker_memory_mb: int = field(default=512, metadata={
         "help": "Memory a query worker may use above its size when started (MB); past it "
                 "the worker ends and the query is refused."})
     service_allowlist: tuple[str, ...] = field(default=(), metadata={

@@ -4,8 +4,9 @@ queries arrive at once, against a real ``digistrat serve`` on loopback.
     .venv/bin/python bench/attack_load.py [--uploads 64] [--runaways 4] [--seconds 20]
 
 Prints the cheap query's latency (p50, p99, max, errors), the answers the uploads and
-runaway queries got, and the summed RSS of the server's process tree: before, at its peak
-(sampled every 50 ms) and 10 s after the load ended. Figures are written to
+runaway queries got, and the memory of the server's process tree (summed RSS, and summed
+PSS, which counts shared pages once): before, at its peak (sampled every 50 ms) and 10 s
+after the load ended. Figures are written to
 bench/results/attack-load.json.
 """
 
@@ -25,7 +26,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from support import free_port, process_tree_rss_mb  # noqa: E402
+from support import free_port, process_tree_pss_mb, process_tree_rss_mb  # noqa: E402
 
 ASK = "ASK { ?s ?p ?o }"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -62,13 +63,16 @@ def main() -> None:
             httpx.get(url + "/sparql", params={"query": ASK})
         time.sleep(1)
         before = process_tree_rss_mb(server.pid)
+        before_pss = process_tree_pss_mb(server.pid)
         peak = before
+        peak_pss = before_pss
         stop = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not stop.is_set():
                 peak = max(peak, process_tree_rss_mb(server.pid))
+                peak_pss = max(peak_pss, process_tree_pss_mb(server.pid))
                 time.sleep(0.05)
 
         body = upload_body()
@@ -115,6 +119,7 @@ def main() -> None:
         stop.set()
         sampler.join()
         after = process_tree_rss_mb(server.pid)
+        after_pss = process_tree_pss_mb(server.pid)
         latencies.sort()
         result = {
             "uploads": args.uploads, "runaways": args.runaways,
@@ -125,7 +130,9 @@ def main() -> None:
             "upload_answers": {str(s): uploads.count(s) for s in sorted(set(uploads))},
             "runaway_answers": {str(s): runaways.count(s) for s in sorted(set(runaways))},
             "rss_mb_before": round(before), "rss_mb_peak": round(peak),
-            "rss_mb_after": round(after), "cores": os.cpu_count(),
+            "rss_mb_after": round(after), "pss_mb_before": round(before_pss),
+            "pss_mb_peak": round(peak_pss), "pss_mb_after": round(after_pss),
+            "cores": os.cpu_count(),
         }
         print(json.dumps(result, indent=1))
         out = ROOT / "bench" / "results" / "attack-load.json"

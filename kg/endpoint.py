@@ -26,6 +26,8 @@ from kg.sparql import QueryAnswer, QueryRequest, answer_or_raise, handle_query
 from kg.sparql_guard import inspect_query, services_by_algebra
 from kg.workers import (
     Handler,
+    MemoryBudgetError,
+    PoolBusyError,
     PoolSpec,
     WorkerCrashedError,
     WorkerPool,
@@ -35,6 +37,8 @@ from kg.workers import (
 
 class QueryBackend(Protocol):
     async def run(self, request: QueryRequest, timeout_s: float) -> QueryAnswer: ...
+
+    def pools(self) -> list[WorkerPool]: ...
 
     def health(self) -> dict[str, Any]: ...
 
@@ -126,6 +130,8 @@ class LocalEndpoint:
         except WorkerTimeoutError:
             raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
                                     "and was stopped") from None
+        except MemoryBudgetError as err:
+            raise PoolBusyError(str(err)) from None
         except WorkerCrashedError:
             raise QueryTooComplexError(
                 "the query engine could not evaluate this query: its worker ended while "
@@ -144,6 +150,9 @@ class LocalEndpoint:
     @property
     def size(self) -> int:
         return self.pool.spec.size
+
+    def pools(self) -> list[WorkerPool]:
+        return [self.pool] + ([self.federation] if self.federation is not None else [])
 
     def health(self) -> dict[str, Any]:
         pools = [self.pool.health()]

@@ -92,6 +92,9 @@ class RemoteEndpoint:
         self._client = httpx.Client(follow_redirects=False, trust_env=False)
         self.checker: WorkerPool | None = None
 
+    def pools(self) -> list[WorkerPool]:
+        return [self.checker] if self.checker is not None else []
+
     def health(self) -> dict[str, Any]:
         pools = [self.checker.health()] if self.checker is not None else []
         return {"kind": "remote", "url": self.url, "ok": all(p["ok"] for p in pools),

@@ -53,6 +53,7 @@ from kg.validate import (
     tidy_messages,
 )
 from kg.workers import (
+    MemoryBudgetError,
     PoolBusyError,
     PoolSpec,
     WorkerCrashedError,
@@ -554,13 +555,16 @@ class ValidationPool:
             raise SubmissionError("too-complex", "the submission could not be validated: "
                                   "its worker ended while reading it (too large or nested "
                                   "too deeply?)") from None
-        except PoolBusyError as err:
+        except (PoolBusyError, MemoryBudgetError) as err:
             raise ValidationBusyError(str(err)) from None
         return result_from_reply(reply, body)
 
     @property
     def worker_pids(self) -> list[int]:
         return self.pool.worker_pids
+
+    def pools(self) -> list[WorkerPool]:
+        return [self.pool]
 
     def health(self) -> dict[str, Any]:
         return self.pool.health()

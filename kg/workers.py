@@ -72,6 +72,10 @@ class WorkerCrashedError(WorkerError):
     """The worker ended while running the task (crash, or killed at its memory limit)."""
 
 
+class MemoryBudgetError(WorkerError):
+    """The service as a whole reached its memory budget; the largest task was stopped."""
+
+
 @dataclass(frozen=True)
 class PoolSpec:
     """How many workers a pool keeps, how long requests may queue, and their limits."""
@@ -160,6 +164,19 @@ def process_state(pid: int) -> str | None:
 def usable(pid: int) -> bool:
     """Alive and neither stopped nor a zombie."""
     return process_state(pid) not in (None, "T", "t", "Z", "X")
+
+
+def proportional_memory_bytes(pid: int) -> int:
+    """``pid``'s proportional set size: private pages plus its share of shared ones, so that
+    the PSS of a process tree adds up to the memory it really uses."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as smaps:
+            for line in smaps:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def private_memory_bytes(pid: int) -> int:
@@ -296,6 +313,8 @@ class WorkerPool:
         self.crashes = 0
         self.timeouts = 0
         self._supervisor: asyncio.Task[None] | None = None
+        self._over_budget: set[int] = set()
+        self._busy: set[int] = set()
         self._start_zygote()
         for _ in range(spec.size):
             with contextlib.suppress(WorkerError):
@@ -456,6 +475,7 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         deadline = time.monotonic() + timeout_s
         worker = await self._acquire(deadline)
+        self._busy.add(worker.pid)
         healthy = False
         try:
             await loop.sock_sendall(worker.sock, pack(header, body))
@@ -467,10 +487,16 @@ class WorkerPool:
             raise WorkerTimeoutError(f"the task ran longer than {timeout_s * 1000:.0f} ms "
                                      "and was stopped") from None
         except (ConnectionError, OSError):
+            if worker.pid in self._over_budget:
+                raise MemoryBudgetError("the service reached its memory budget "
+                                        "(memory_budget_mb) and stopped the largest task, "
+                                        "this one; try again later") from None
             self.crashes += 1
             raise WorkerCrashedError(f"the {self.spec.name} worker ended while running the "
                                      "task") from None
         finally:
+            self._busy.discard(worker.pid)
+            self._over_budget.discard(worker.pid)
             worker.tasks += 1
             if healthy:
                 self._release(worker)
@@ -527,6 +553,20 @@ class WorkerPool:
     def worker_pids(self) -> list[int]:
         return list(self._all)
 
+    def busy_pids(self) -> list[int]:
+        return sorted(self._busy)
+
+    def processes(self) -> list[int]:
+        """The zygote and every worker."""
+        return [p for p in [self.zygote_pid, *self._all] if p]
+
+    def stop_for_memory(self, pid: int) -> None:
+        """Kill a busy worker because the service is over its memory budget (its task
+        then fails with MemoryBudgetError)."""
+        self._over_budget.add(pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
     def close(self) -> None:
         """Stop the zygote and every worker."""
         if self._closed:
@@ -542,6 +582,64 @@ class WorkerPool:
                 with contextlib.suppress(RuntimeError):
                     waiter.get_loop().call_soon_threadsafe(waiter.cancel)
         self._stop_zygote()
+
+
+# --- the memory budget of the whole service ----------------------------------------------
+
+
+class MemoryWatchdog:
+    """Keeps the process tree (this process, the zygotes, every worker) under a budget.
+
+    Each worker has a hard limit of its own (``RLIMIT_AS``); this adds one for the whole
+    service: every ``every_s`` seconds the proportional set size (PSS) of the tree is summed,
+    and while it is over ``budget_mb`` the busy worker with the most private memory is
+    killed (its request is answered 503). Idle workers hold little; busy ones are where
+    memory grows.
+    """
+
+    def __init__(self, pools: list[WorkerPool], budget_mb: int, every_s: float = 0.25) -> None:
+        self.pools = pools
+        self.budget = budget_mb * 1024 * 1024
+        self.every_s = every_s
+        self.stopped = 0
+        self.peak = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def total_bytes(self) -> int:
+        pids = [os.getpid(), *(p for pool in self.pools for p in pool.processes())]
+        return sum(proportional_memory_bytes(pid) for pid in pids)
+
+    def check(self) -> int:
+        """One round; returns the total it measured."""
+        total = self.total_bytes()
+        self.peak = max(self.peak, total)
+        if total <= self.budget:
+            return total
+        busy = [(private_memory_bytes(pid), pid, pool) for pool in self.pools
+                for pid in pool.busy_pids()]
+        if busy:
+            _, pid, pool = max(busy, key=lambda item: item[0])
+            pool.stop_for_memory(pid)
+            self.stopped += 1
+        return total
+
+    def start(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every_s)
+            self.check()
+
+    def health(self) -> dict[str, Any]:
+        return {"budget_mb": self.budget // (1024 * 1024),
+                "total_mb": round(self.total_bytes() / (1024 * 1024)),
+                "peak_mb": round(self.peak / (1024 * 1024)), "tasks_stopped": self.stopped}
+
+    def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
 
 
 # --- one task, one process ----------------------------------------------------------------

@@ -156,3 +156,17 @@ def process_tree_rss_mb(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def process_tree_pss_mb(pid: int) -> float:
+    """Summed proportional set size of ``pid`` and its descendants, in MB: shared pages
+    counted once across the tree (what the tree really uses)."""
+    total = 0
+    for member in descendants(pid):
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024

@@ -21,9 +21,11 @@ def health(request: Request, store: StoreDep) -> Response:
         service = getattr(request.app.state, name, None)
         services[name] = service.health() if service is not None else {"ok": False}
     ok = all(s.get("ok") for s in services.values())
+    watchdog = getattr(request.app.state, "memory_watchdog", None)
     return JSONResponse({"ok": ok, "graphs": len(store.graphs), "quads": len(store),
                          "queries": services["query_backend"],
-                         "validation": services["validation_pool"]},
+                         "validation": services["validation_pool"],
+                         "memory": watchdog.health() if watchdog is not None else None},
                         status_code=200 if ok else 503)
 
 

@@ -253,3 +253,17 @@ def test_without_overflow_a_cheap_query_waits_for_a_busy_worker(
     status, elapsed = _cheap_while_every_worker_is_busy(client, 1)
     assert status == 200
     assert elapsed > 1.5  # it waited until the slow query was stopped
+
+
+def test_the_memory_budget_stops_the_largest_task(make_client: Callable[..., TestClient]
+                                                  ) -> None:
+    """Past memory_budget_mb (the whole process tree, as PSS) the busy worker with the most
+    memory is stopped and its request answered 503; the service goes on."""
+    client = make_client(memory_budget_mb=1, query_timeout_ms=20_000)
+    started = time.monotonic()
+    response = client.get("/sparql", params={"query": CROSS})
+    assert response.status_code == 503, response.text
+    assert "memory budget" in response.json()["error"]
+    assert time.monotonic() - started < 10
+    health = client.get("/-/health").json()
+    assert health["memory"]["budget_mb"] == 1 and health["memory"]["tasks_stopped"] >= 1
