@@ -1,4 +1,8 @@
-"""The ``digistrat`` command: a thin adapter over ``kg`` (and ``api`` for serving)."""
+"""The ``digistrat`` command group: a thin adapter over ``kg``.
+
+It knows nothing of the web: the ``serve`` command is added to this group by
+:mod:`api.cli`, which is what the console script runs.
+"""
 
 from __future__ import annotations
 
@@ -11,49 +15,47 @@ from typing import NoReturn
 
 import click
 import pyoxigraph as ox
-from rdflib import Graph
 
 from kg.coverage import coverage
 from kg.errors import KGError, QueryError
 from kg.export import export as export_dumps
 from kg.formats import syntax_for_path, syntax_named
-from kg.namespaces import PREFIXES, bind_prefixes
+from kg.namespaces import PREFIXES
 from kg.project import Project
 from kg.queries import load_queries
-from kg.rdfio import graph_from_quads, parse_file
 from kg.sparql import RESULT_FORMATS, run_query, serialize_solutions, serialize_triples
 from kg.stats import instances_per_class, triples_per_graph
 from kg.store import Store
-from kg.submission import validate_submission
-from kg.validate import ValidationReport, default_cache_dir, validate_data
+from kg.submission import SubmissionError, validate_files
+from kg.validate import ValidationReport, validate_data
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
 
 
-def _fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
+def fail(message: str, code: int = EXIT_UNUSABLE) -> NoReturn:
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(code)
 
 
-def _progress(quiet: bool) -> Callable[[str], None] | None:
+def progress_printer(quiet: bool) -> Callable[[str], None] | None:
     if quiet:
         return None
     return lambda line: click.echo(line, err=True)
 
 
-def _project(root: str | None) -> Project:
+def project_at(root: str | None) -> Project:
     try:
         return Project.locate(root)
     except FileNotFoundError as err:
-        _fail(str(err))
+        fail(str(err))
 
 
-def _load(project: Project, quiet: bool, store_path: Path | None = None) -> Store:
+def load_store(project: Project, quiet: bool, store_path: Path | None = None) -> Store:
     started = time.perf_counter()
     try:
-        store = Store.load(project, store_path, progress=_progress(quiet))
+        store = Store.load(project, store_path, progress=progress_printer(quiet))
     except KGError as err:
-        _fail(str(err))
+        fail(str(err))
     if not quiet:
         click.echo(f"Loaded {len(store.graphs)} files ({len(store):,} quads) in "
                    f"{time.perf_counter() - started:.2f} s", err=True)
@@ -91,18 +93,18 @@ def check(root: str | None, quiet: bool, lang: str, infos: bool) -> None:
     Exit 0 when all is well, 1 on any shape violation or failing query, 2 when a file cannot
     be read.
     """
-    project = _project(root)
-    store = _load(project, quiet)
+    project = project_at(root)
+    store = load_store(project, quiet)
     if not quiet:
         click.echo("Validating data/ against shapes/ …", err=True)
     report = validate_data(store, lang=lang)
     assert report is not None  # no cache: always validated
-    _print_text_report(report, "data/", infos)
+    print_text_report(report, "data/", infos)
     failed = not report.conforms
     try:
         queries = load_queries(project.queries_dir)
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
     for query in queries:
         try:
             outcome = run_query(store, query.text)
@@ -137,30 +139,33 @@ def validate_command(files: tuple[str, ...], root: str | None, output: str, lang
     The files may reference municipalities, bodies and concepts already in the graph. Exit 0
     when they conform, 1 on violations (warnings do not count), 2 when a file cannot be read.
     """
-    project = _project(root)
-    submission = Graph()
-    bind_prefixes(submission.namespace_manager)
+    project = project_at(root)
+    parts: list[tuple[str, str, bytes]] = []
     for name in files:
         path = Path(name)
         if not path.is_file():
-            _fail(f"{name}: no such file")
+            fail(f"{name}: no such file")
         try:
-            syntax_for_path(path)
-            graph_from_quads(parse_file(path, source=name), submission)
-        except KGError as err:
-            _fail(str(err))
-    store = _load(project, quiet=True)
-    report = validate_submission(store, submission, lang=lang, with_data=not without_graph)
+            parts.append((name, syntax_for_path(path).name, path.read_bytes()))
+        except (KGError, OSError) as err:
+            fail(str(err))
+    store = load_store(project, quiet=True)
+    try:  # parsed and validated in a confined process, with the service's code
+        report = validate_files(store, parts, lang=lang, with_data=not without_graph).report
+    except SubmissionError as err:
+        fail(err.located())
+    except KGError as err:
+        fail(str(err))
     if output == "json":
         click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     elif output == "turtle":
         click.echo(report.graph.serialize(format="turtle"))
     else:
-        _print_text_report(report, ", ".join(files))
+        print_text_report(report, ", ".join(files))
     sys.exit(EXIT_OK if report.conforms else EXIT_VIOLATIONS)
 
 
-def _print_text_report(report: ValidationReport, what: str, infos: bool = True) -> None:
+def print_text_report(report: ValidationReport, what: str, infos: bool = True) -> None:
     counts = report.counts()
     verdict = "conforms" if report.conforms else "does not conform"
     click.echo(f"{what} {verdict}: {counts['Violation']} violations, {counts['Warning']} "
@@ -191,35 +196,35 @@ def _print_text_report(report: ValidationReport, what: str, infos: bool = True) 
               "(default turtle).")
 def query(query: str, root: str | None, output: str | None) -> None:
     """Run a SPARQL QUERY (a .rq file, a name from queries/, or the query text)."""
-    project = _project(root)
+    project = project_at(root)
     text = query
     path = Path(query)
     named = project.queries_dir / f"{query}.rq"
     if query.endswith(".rq") or path.is_file():
         if not path.is_file():
-            _fail(f"{query}: no such file")
+            fail(f"{query}: no such file")
         text = path.read_text(encoding="utf-8")
     elif named.is_file():
         text = named.read_text(encoding="utf-8")
-    store = _load(project, quiet=True)
+    store = load_store(project, quiet=True)
     try:
         outcome = run_query(store, text)
     except QueryError as err:
-        _fail(str(err))
+        fail(str(err))
     if outcome.form in ("select", "ask"):
         fmt = output or "table"
         if fmt == "table":
             click.echo(_table(outcome.result))  # type: ignore[arg-type]
             return
         if fmt not in RESULT_FORMATS:
-            _fail(f"--format {fmt}: SELECT and ASK results come as table, "
+            fail(f"--format {fmt}: SELECT and ASK results come as table, "
                   f"{', '.join(RESULT_FORMATS)}")
         click.echo(serialize_solutions(outcome, fmt).decode("utf-8"), nl=False)
         return
     try:
         syntax = syntax_named(output or "turtle")
     except KGError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(serialize_triples(outcome, syntax.ox_format).decode("utf-8"), nl=False)
 
 
@@ -260,8 +265,8 @@ def _table(result: ox.QuerySolutions | ox.QueryBoolean, width: int = 48) -> str:
 @click.option("--gzip", "compress", is_flag=True, help="Compress each dump with gzip.")
 def export(folder: str, root: str | None, quiet: bool, compress: bool) -> None:
     """Write dumps of the whole dataset into FOLDER (TriG, N-Quads, Turtle, JSON-LD)."""
-    project = _project(root)
-    store = _load(project, quiet)
+    project = project_at(root)
+    store = load_store(project, quiet)
     for path in export_dumps(store, Path(folder), compress=compress):
         click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
@@ -275,8 +280,8 @@ def export(folder: str, root: str | None, quiet: bool, compress: bool) -> None:
               show_default=True)
 def stats(root: str | None, output: str) -> None:
     """Triples per graph, instances per class, coverage by country and missing facts."""
-    project = _project(root)
-    store = _load(project, quiet=True)
+    project = project_at(root)
+    store = load_store(project, quiet=True)
     graphs = triples_per_graph(store)
     classes = instances_per_class(store)
     report = coverage(store)
@@ -307,74 +312,6 @@ def stats(root: str | None, output: str) -> None:
         click.echo(f"  {m.label}: {m.what}  <{m.resource}>")
 
 
-# --- serve -------------------------------------------------------------------------------
-
-
-def _setting_options(command: Callable[..., None]) -> Callable[..., None]:
-    """One ``--name`` option per service setting, typed and documented from the list."""
-    from dataclasses import fields
-
-    from api.settings import Settings
-
-    for f in reversed(fields(Settings)):
-        env = "DIGISTRAT_" + f.name.upper()
-        kind: type = int if isinstance(f.default, int) else str
-        command = click.option(
-            "--" + f.name.replace("_", "-"), f.name, type=kind, default=None,
-            help=f"{f.metadata['help']} [env {env}; default {f.default!r}]")(command)
-    return command
-
-
-@main.command()
-@root_option
-@quiet_option
-@click.option("--store", "store_path", type=click.Path(file_okay=False), default=None,
-              help="Keep the store on disk at this folder; reopened without reloading "
-              "when the files are unchanged. Default: in memory.")
-@_setting_options
-def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: object) -> None:
-    """Serve the SPARQL endpoint, linked-data pages and validation service over HTTP.
-
-    Refuses to start when data/ violates shapes/ (and prints the report).
-    """
-    import uvicorn
-
-    from api.app import create_app
-    from api.settings import Settings, parse_setting
-
-    for name, value in list(overrides.items()):
-        if isinstance(value, str):
-            try:
-                overrides[name] = parse_setting(name, value)
-            except ValueError as err:
-                _fail(str(err))
-    try:
-        settings = Settings.from_env(**overrides)
-    except ValueError as err:
-        _fail(str(err))
-    project = _project(root)
-    store = _load(project, quiet, Path(store_path) if store_path else None)
-    started = time.perf_counter()
-    try:
-        report = validate_data(store, cache_dir=default_cache_dir(), isolated=True)
-    except KGError as err:
-        _fail(str(err))
-    if report is not None and not report.conforms:
-        _print_text_report(report, "data/", infos=False)
-        _fail("data/ violates the shapes; not serving it", EXIT_VIOLATIONS)
-    if not quiet:
-        how = "validated before, files unchanged" if report is None else "validated"
-        click.echo(f"data/ conforms to shapes/ ({how}, {time.perf_counter() - started:.2f} s)",
-                   err=True)
-    app = create_app(settings, store)
-    backend = (f"remote endpoint {settings.sparql_endpoint}" if settings.sparql_endpoint
-               else f"{settings.query_workers} query worker processes")
-    click.echo(f"Serving on http://{settings.host}:{settings.port}/  "
-               f"(SPARQL: /sparql on {backend} · validation: /validate)", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port,
-                log_level="warning" if quiet else "info", access_log=not quiet)
-
-
 # --- load --------------------------------------------------------------------------------
 
 
@@ -395,10 +332,10 @@ def load_command(root: str | None, quiet: bool, target: str, timeout_s: float) -
     """
     from kg.remote import push_dataset
 
-    project = _project(root)
-    store = _load(project, quiet)
+    project = project_at(root)
+    store = load_store(project, quiet)
     try:
-        count = push_dataset(store, target, progress=_progress(quiet), timeout_s=timeout_s)
+        count = push_dataset(store, target, progress=progress_printer(quiet), timeout_s=timeout_s)
     except KGError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"Wrote {count} named graphs ({len(store):,} triples) to {target}")

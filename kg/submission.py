@@ -14,7 +14,7 @@ The work is split in three steps so that the middle one can run elsewhere:
 3. ``finish_report`` keeps the results about the submission and adds the dangling ones.
 
 Submitted bytes are parsed and validated only in confined worker processes
-(:class:`ValidationPool` for the service, :func:`validate_bytes` for the command line, the
+(:class:`ValidationPool` for the service, :func:`validate_files` for the command line, the
 same code in both): a parser or validator that fails on hostile input costs its worker, never
 the server.
 
@@ -403,6 +403,15 @@ class SubmissionError(KGError):
         self.message = message
         self.context = context
 
+    def located(self) -> str:
+        """The message with where it happened: ``file, line 3, column 7: …``."""
+        where = str(self.context.get("source") or "")
+        if self.context.get("line") is not None:
+            where += f", line {self.context['line']}"
+            if self.context.get("column") is not None:
+                where += f", column {self.context['column']}"
+        return f"{where.lstrip(', ')}: {self.message}" if where else self.message
+
 
 def _json_depth(value: Any) -> int:
     deepest, todo = 0, [(value, 1)]
@@ -492,8 +501,23 @@ def result_from_reply(header: dict[str, Any], body: bytes) -> SubmissionResult:
 def _handle_submission(store: Store, prepared: PreparedShapes, header: dict[str, Any],
                        body: bytes) -> tuple[dict[str, Any], bytes]:
     try:
-        graph = parse_submission(body, syntax_named(str(header["syntax"])),
-                                 int(header["max_triples"]))
+        graph = Graph()
+        bind_prefixes(graph.namespace_manager)
+        offset = 0
+        for source, syntax, size in header.get("parts") or [
+                ["request body", header["syntax"], len(body)]]:
+            try:
+                graph += parse_submission(body[offset:offset + int(size)], syntax_named(syntax),
+                                          int(header["max_triples"]))
+            except SubmissionError as err:
+                err.context["source"] = source
+                raise
+            offset += int(size)
+        if len(graph) > int(header["max_triples"]):
+            raise SubmissionError("too-many-triples", f"the submission holds {len(graph):,} "
+                                  f"triples; at most {int(header['max_triples']):,} are "
+                                  "validated (setting max_upload_triples)",
+                                  limit_triples=int(header["max_triples"]))
         report = validate_submission(store, graph, lang=str(header.get("lang", "en")),
                                      with_data=bool(header.get("with_data", True)),
                                      runner=prepared.run)
@@ -576,18 +600,17 @@ class ValidationPool:
         self.pool.close()
 
 
-def validate_bytes(store: Store, data: bytes, syntax: str, *, lang: str = "en",
+def validate_files(store: Store, parts: list[tuple[str, str, bytes]], *, lang: str = "en",
                    max_triples: int = 1_000_000, with_data: bool = True,
                    timeout_s: float = 600.0) -> SubmissionResult:
-    """Validate submitted bytes in one confined process (the command line's way in; the
-    service uses :class:`ValidationPool`, with the same code in the worker)."""
-    def prepare():  # type: ignore[no-untyped-def]
-        make = submission_worker(store)()
-        return make
-    header = {"syntax": syntax, "lang": lang, "max_triples": max_triples,
-              "with_data": with_data}
+    """Validate files, given as (name, syntax, bytes), as one submission in one confined
+    process: the command line's way in. The service uses :class:`ValidationPool`; the
+    worker runs the same code."""
+    header = {"lang": lang, "max_triples": max_triples, "with_data": with_data,
+              "parts": [[name, syntax, len(data)] for name, syntax, data in parts]}
     try:
-        reply, body = run_once(prepare, header, data, timeout_s=timeout_s)
+        reply, body = run_once(submission_worker(store), header,
+                               b"".join(data for _, _, data in parts), timeout_s=timeout_s)
     except WorkerCrashedError as err:
         raise SubmissionError("too-complex", str(err)) from None
     return result_from_reply(reply, body)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from api.cli import main
 from api.settings import Settings
-from kg.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from support import free_port, running
 
-from kg.cli import main
+from api.cli import main
 
 OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 ROOT = Path(__file__).resolve().parents[2]

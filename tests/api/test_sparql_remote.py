@@ -15,7 +15,7 @@ from rdflib import Graph
 from rdflib.compare import isomorphic
 from support import free_port
 
-from kg.cli import main
+from api.cli import main
 from kg.remote import RemoteEndpoint, RemoteStore
 from kg.sparql import run_query
 from kg.store import Store

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from validate_helpers import CORPUS, MEDIA_TYPES, result_set
 
-from kg.cli import main
+from api.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FILES = [CORPUS / name for name in ("missing-required.ttl", "wrong-datatypes.ttl",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from kg.cli import main
+from api.cli import main
 from kg.project import Project
 
 from .conftest import write_project
