@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from starlette.requests import Request
+
+from api.errors import ApiError
+from kg.errors import UnsupportedFormatError
+from kg.formats import Format, syntax_named
+
 
 @dataclass(frozen=True)
 class AcceptItem:
@@ -87,3 +93,48 @@ def preferred_language(header: str | None, supported: tuple[str, ...],
         if tag in supported and q > 0 and (q, -order) > best_key:
             best, best_key = tag, (q, -order)
     return best
+
+
+# --- representations of resources: HTML or an RDF syntax of the registry -----------------------
+
+HTML = "text/html"
+#: The RDF syntaxes a resource, a vocabulary or a catalogue record is offered in.
+VIEW_SYNTAXES: tuple[Format, ...] = tuple(syntax_named(n) for n in (
+    "turtle", "jsonld", "ntriples", "rdfxml"))
+
+
+def short_name(fmt: Format) -> str:
+    """The ``?format=`` value a page links to: the file suffix (ttl, jsonld, nt, rdf)."""
+    return fmt.suffix.lstrip(".")
+
+
+def representation(request: Request, *, html: bool,
+                   syntaxes: tuple[Format, ...] = VIEW_SYNTAXES) -> Format | None:
+    """The representation to send (None: the HTML page): ``?format=`` first (``html`` or a
+    name, alias, suffix or media type of :mod:`kg.formats`), then the Accept header. A missing
+    Accept header or a bare ``*/*`` (curl, many libraries) gets the first syntax (Turtle); a
+    browser gets HTML."""
+    known = (["html"] if html else []) + [short_name(f) for f in syntaxes]
+    asked = request.query_params.get("format")
+    if asked is not None:
+        if asked.lower() == "html" and html:
+            return None
+        try:
+            chosen = syntax_named(asked)
+        except UnsupportedFormatError:
+            raise ApiError(400, "bad-request", f"unknown format {asked!r}",
+                           known=known) from None
+        if chosen not in syntaxes:
+            raise ApiError(400, "bad-request", f"format {asked!r} is not offered here",
+                           known=known)
+        return chosen
+    accept = request.headers.get("accept")
+    if not accept or accept.strip() in ("*/*", "*/*;q=1", "*/*; q=1.0"):
+        return syntaxes[0]
+    offers = ([HTML] if html else []) + [f.media_type for f in syntaxes]
+    offers += [m for f in syntaxes for m in f.media_types[1:] if m not in offers]
+    chosen_media = negotiate(accept, offers)
+    if chosen_media is None:
+        raise ApiError(406, "not-acceptable", "none of the offered formats fits the Accept "
+                       "header", offers=offers)
+    return None if chosen_media == HTML else syntax_named(chosen_media)

@@ -19,11 +19,11 @@ import pyoxigraph as ox
 from kg.coverage import coverage
 from kg.errors import KGError, QueryError
 from kg.export import export as export_dumps
-from kg.formats import syntax_for_path, syntax_named
+from kg.formats import RESULT_FORMATS, SYNTAXES, named, syntax_for_path, syntax_named
 from kg.namespaces import PREFIXES
 from kg.project import Project
 from kg.queries import load_queries
-from kg.sparql import RESULT_FORMATS, run_query, serialize_solutions, serialize_triples
+from kg.sparql import run_query, serialize_solutions, serialize_triples
 from kg.stats import instances_per_class, triples_per_graph
 from kg.store import Store
 from kg.submission import SubmissionError, validate_files
@@ -190,22 +190,23 @@ def print_text_report(report: ValidationReport, what: str, infos: bool = True) -
 @click.argument("query")
 @root_option
 @click.option("--format", "output", default=None,
-              help="Result format: table, json, xml, csv, tsv for SELECT/ASK (default: table, "
-              "for people); "
-              "turtle, ntriples, jsonld, rdfxml, trig, nquads for CONSTRUCT/DESCRIBE "
-              "(default turtle).")
+              help="Result format: table, "
+              + ", ".join(f.name for f in RESULT_FORMATS)
+              + " for SELECT/ASK (default: table, for people); "
+              + ", ".join(f.name for f in SYNTAXES)
+              + " for CONSTRUCT/DESCRIBE (default turtle).")
 def query(query: str, root: str | None, output: str | None) -> None:
     """Run a SPARQL QUERY (a .rq file, a name from queries/, or the query text)."""
     project = project_at(root)
     text = query
     path = Path(query)
-    named = project.queries_dir / f"{query}.rq"
+    saved = project.queries_dir / f"{query}.rq"
     if query.endswith(".rq") or path.is_file():
         if not path.is_file():
             fail(f"{query}: no such file")
         text = path.read_text(encoding="utf-8")
-    elif named.is_file():
-        text = named.read_text(encoding="utf-8")
+    elif saved.is_file():
+        text = saved.read_text(encoding="utf-8")
     store = load_store(project, quiet=True)
     try:
         outcome = run_query(store, text)
@@ -216,10 +217,12 @@ def query(query: str, root: str | None, output: str | None) -> None:
         if fmt == "table":
             click.echo(_table(outcome.result))  # type: ignore[arg-type]
             return
-        if fmt not in RESULT_FORMATS:
+        try:
+            chosen = named(fmt, "results")
+        except KGError:
             fail(f"--format {fmt}: SELECT and ASK results come as table, "
-                  f"{', '.join(RESULT_FORMATS)}")
-        click.echo(serialize_solutions(outcome, fmt).decode("utf-8"), nl=False)
+                 f"{', '.join(f.name for f in RESULT_FORMATS)}")
+        click.echo(serialize_solutions(outcome, chosen.name).decode("utf-8"), nl=False)
         return
     try:
         syntax = syntax_named(output or "turtle")

@@ -18,6 +18,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.formats import RdfSyntax
+from kg.i18n import gettext
 from kg.namespaces import DS, PREFIXES, SCHEMA, SERIALIZATION_PREFIXES, sparql_prologue
 from kg.store import Store
 
@@ -216,8 +217,7 @@ def labels(store: Store, iris: Iterable[str], lang: str) -> dict[str, str]:
         label = row["l"]
         assert isinstance(label, ox.Literal)
         found[row["s"].value][row["p"].value].setdefault(label.language or "", label.value)
-    result = {i: REUSED_NAMES[i][0 if lang == "de" else 1] for i in wanted
-              if i in REUSED_NAMES}
+    result = {i: gettext(lang, REUSED_NAMES[i]) for i in wanted if i in REUSED_NAMES}
     for subject, by_prop in found.items():
         for prop in LABEL_PROPERTIES:
             if prop in by_prop:
@@ -228,41 +228,39 @@ def labels(store: Store, iris: Iterable[str], lang: str) -> dict[str, str]:
     return result
 
 
-#: Names of reused terms that carry no label in the store (de, en).
-REUSED_NAMES: dict[str, tuple[str, str]] = {
-    RDF_TYPE: ("Typ", "type"), RDFS + "label": ("Bezeichnung", "label"),
-    RDFS + "comment": ("Kommentar", "comment"), RDFS + "seeAlso": ("siehe auch", "see also"),
-    RDFS + "isDefinedBy": ("definiert in", "defined by"),
-    RDFS + "subClassOf": ("Unterklasse von", "subclass of"),
-    DCT + "title": ("Titel", "title"), DCT + "alternative": ("Kurztitel", "alternative title"),
-    DCT + "description": ("Beschreibung", "description"), DCT + "type": ("Art", "type"),
-    DCT + "subject": ("Thema", "theme"), DCT + "source": ("Quelle", "source"),
-    DCT + "replaces": ("ersetzt", "replaces"), DCT + "isReplacedBy": ("ersetzt durch",
-                                                                       "replaced by"),
-    DCT + "issued": ("veröffentlicht", "issued"), DCT + "modified": ("geändert", "modified"),
-    DCT + "created": ("erstellt", "created"), DCT + "date": ("Datum", "date"),
-    DCT + "publisher": ("Herausgeber", "publisher"), DCT + "language": ("Sprache", "language"),
-    DCT + "license": ("Lizenz", "licence"), DCT + "creator": ("Urheber", "creator"),
-    DCT + "isPartOf": ("Teil von", "part of"),
-    SKOS + "prefLabel": ("Name", "name"), SKOS + "altLabel": ("anderer Name", "other name"),
-    SKOS + "notation": ("Kürzel", "notation"), SKOS + "definition": ("Definition", "definition"),
-    SKOS + "note": ("Anmerkung", "note"), SKOS + "scopeNote": ("Anwendungshinweis", "scope note"),
-    SKOS + "inScheme": ("in Schema", "in scheme"), SKOS + "topConceptOf": ("oberstes Konzept von",
-                                                                          "top concept of"),
-    SKOS + "broader": ("Oberbegriff", "broader"), SKOS + "narrower": ("Unterbegriff", "narrower"),
-    SKOS + "hasTopConcept": ("oberstes Konzept", "top concept"),
-    SKOS + "closeMatch": ("ähnlich", "close match"), SKOS + "exactMatch": ("gleich", "exact match"),
-    FOAF + "name": ("Name", "name"), str(SCHEMA) + "sameAs": ("identisch mit", "same as"),
-    str(SCHEMA) + "url": ("Adresse", "URL"), OWL + "sameAs": ("identisch mit", "same as"),
-    ORG + "subOrganizationOf": ("gehört zu", "part of organisation"),
-    ORG + "postIn": ("Stelle in", "post in"), ORG + "heldBy": ("besetzt von", "held by"),
-    ORG + "role": ("Funktion", "role"), ORG + "classification": ("Art", "classification"),
-    ELI + "passed_by": ("beschlossen von", "passed by"),
-    ELI + "date_document": ("Beschlussdatum", "date of decision"),
-    ELI + "id_local": ("Geschäftsnummer", "local identifier"),
-    DCAT + "startDate": ("Beginn", "start"), DCAT + "endDate": ("Ende", "end"),
-    OWL + "versionIRI": ("Versions-IRI", "version IRI"),
-    OWL + "versionInfo": ("Version", "version"),
+#: Names of reused terms that carry no label in the store (English; German in the catalogue).
+REUSED_NAMES: dict[str, str] = {
+    RDF_TYPE: "type", RDFS + "label": "label",
+    RDFS + "comment": "comment", RDFS + "seeAlso": "see also",
+    RDFS + "isDefinedBy": "defined by",
+    RDFS + "subClassOf": "subclass of",
+    DCT + "title": "title", DCT + "alternative": "alternative title",
+    DCT + "description": "description", DCT + "type": "kind",
+    DCT + "subject": "theme", DCT + "source": "source",
+    DCT + "replaces": "replaces", DCT + "isReplacedBy": "replaced by",
+    DCT + "issued": "issued", DCT + "modified": "modified",
+    DCT + "created": "created", DCT + "date": "date",
+    DCT + "publisher": "publisher", DCT + "language": "language",
+    DCT + "license": "licence", DCT + "creator": "creator",
+    DCT + "isPartOf": "part of",
+    SKOS + "prefLabel": "name", SKOS + "altLabel": "other name",
+    SKOS + "notation": "notation", SKOS + "definition": "definition",
+    SKOS + "note": "note", SKOS + "scopeNote": "scope note",
+    SKOS + "inScheme": "in scheme", SKOS + "topConceptOf": "top concept of",
+    SKOS + "broader": "broader", SKOS + "narrower": "narrower",
+    SKOS + "hasTopConcept": "top concept",
+    SKOS + "closeMatch": "close match", SKOS + "exactMatch": "exact match",
+    FOAF + "name": "name", str(SCHEMA) + "sameAs": "same as",
+    str(SCHEMA) + "url": "URL", OWL + "sameAs": "same as",
+    ORG + "subOrganizationOf": "part of organisation",
+    ORG + "postIn": "post in", ORG + "heldBy": "held by",
+    ORG + "role": "role", ORG + "classification": "classification",
+    ELI + "passed_by": "passed by",
+    ELI + "date_document": "date of decision",
+    ELI + "id_local": "local identifier",
+    DCAT + "startDate": "start", DCAT + "endDate": "end",
+    OWL + "versionIRI": "version IRI",
+    OWL + "versionInfo": "version",
 }
 
 

@@ -129,7 +129,7 @@ class LocalEndpoint:
             return await pool.run(header, b"", timeout_s)
         except WorkerTimeoutError:
             raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
-                                    "and was stopped") from None
+                                    "and was stopped", round(timeout_s * 1000)) from None
         except MemoryBudgetError as err:
             raise PoolBusyError(str(err)) from None
         except WorkerCrashedError:

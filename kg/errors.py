@@ -56,6 +56,10 @@ class QueryRejectedError(QueryError):
 class QueryTimeoutError(QueryError):
     """The query ran past its time limit and was stopped."""
 
+    def __init__(self, message: str, timeout_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.timeout_ms = timeout_ms
+
 
 class QueryServiceRefusedError(QueryRejectedError):
     """The query calls a SERVICE this endpoint may not call."""

@@ -7,23 +7,18 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg.formats import DUMPS
 from kg.namespaces import SERIALIZATION_PREFIXES
 from kg.store import Store
 
-# name → (file name, format, whether named graphs are kept)
-DUMPS: dict[str, tuple[str, ox.RdfFormat, bool]] = {
-    "trig": ("digistrat.trig", ox.RdfFormat.TRIG, True),
-    "nquads": ("digistrat.nq", ox.RdfFormat.N_QUADS, True),
-    "turtle": ("digistrat.ttl", ox.RdfFormat.TURTLE, False),
-    "jsonld": ("digistrat.jsonld", ox.RdfFormat.JSON_LD, True),
-}
-
 
 def dump(store: Store, name: str) -> bytes:
-    """The dataset in one dump format; Turtle holds the union of all graphs."""
-    _, fmt, keep_graphs = DUMPS[name]
+    """The dataset in one dump format (:data:`kg.formats.DUMPS`); Turtle holds the union of
+    all graphs."""
+    entry = next(f for f in DUMPS if f.name == name)
+    fmt = entry.ox_format
     quads = store.ox.quads_for_pattern(None, None, None, None)
-    if keep_graphs:
+    if entry.dump_keeps_graphs:
         prefixes = SERIALIZATION_PREFIXES if fmt == ox.RdfFormat.TRIG else None
         return ox.serialize(quads, format=fmt, prefixes=prefixes)
     triples = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
@@ -35,9 +30,9 @@ def export(store: Store, folder: Path, *, compress: bool = False) -> list[Path]:
     """Write every dump into ``folder`` (``.gz`` compressed when asked); return the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, (file_name, _, _) in DUMPS.items():
-        data = dump(store, name)
-        target = folder / (file_name + (".gz" if compress else ""))
+    for entry in DUMPS:
+        data = dump(store, entry.name)
+        target = folder / (entry.dump_file + (".gz" if compress else ""))
         tmp = target.with_name(target.name + ".part")
         tmp.write_bytes(gzip.compress(data, mtime=0) if compress else data)
         tmp.replace(target)

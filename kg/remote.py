@@ -70,7 +70,8 @@ class _StreamReader(io.RawIOBase):
         if not self._buffer:
             if time.monotonic() > self._deadline:
                 raise QueryTimeoutError(
-                    f"the query ran longer than {self._limit_ms:.0f} ms and was stopped")
+                    f"the query ran longer than {self._limit_ms:.0f} ms and was stopped",
+                    round(self._limit_ms))
             self._buffer = next(self._chunks, b"")
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
@@ -130,7 +131,8 @@ class RemoteEndpoint:
             response = stream.__enter__()
         except httpx.TimeoutException:
             raise QueryTimeoutError(
-                f"the query ran longer than {timeout_s * 1000:.0f} ms and was stopped") from None
+                f"the query ran longer than {timeout_s * 1000:.0f} ms and was stopped",
+                round(timeout_s * 1000)) from None
         except httpx.HTTPError as err:
             raise BackendError(f"the SPARQL backend {self.url} is unreachable: "
                                f"{type(err).__name__}") from None
@@ -176,7 +178,7 @@ class RemoteEndpoint:
                         request)
             except httpx.TimeoutException:
                 raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
-                                        "and was stopped") from None
+                                        "and was stopped", round(timeout_s * 1000)) from None
             except httpx.HTTPError as err:
                 raise BackendError(f"the SPARQL backend failed: {type(err).__name__}") from None
             except (SyntaxError, ValueError) as err:
@@ -202,7 +204,7 @@ class RemoteEndpoint:
                                               b"", timeout_s)
         except WorkerTimeoutError:
             raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
-                                    "and was stopped") from None
+                                    "and was stopped", round(timeout_s * 1000)) from None
         except WorkerCrashedError:
             raise QueryTooComplexError("the query could not be parsed: its worker ended "
                                        "while reading it") from None

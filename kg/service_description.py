@@ -7,17 +7,14 @@ from typing import Protocol
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
+from kg.formats import FORMATS as FORMAT_REGISTRY
 from kg.formats import syntax_named
 from kg.store import Store
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
-FORMATS = Namespace("http://www.w3.org/ns/formats/")
 ENT = Namespace("http://www.w3.org/ns/entailment/")
 
-RESULT_FORMAT_IRIS = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
-                      "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML",
-                      "TriG", "N-Quads"]
 
 
 class Limits(Protocol):
@@ -39,8 +36,8 @@ def service_description_graph(endpoint: str, store: Store, limits: Limits) -> Gr
     graph.add((service, RDF.type, SD.Service))
     graph.add((service, SD.endpoint, URIRef(endpoint)))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
-    for name in RESULT_FORMAT_IRIS:
-        graph.add((service, SD.resultFormat, FORMATS[name]))
+    for fmt in FORMAT_REGISTRY:
+        graph.add((service, SD.resultFormat, URIRef(fmt.iri)))
     graph.add((service, SD.feature, SD.UnionDefaultGraph))
     graph.add((service, SD.feature, SD.EmptyGraphs))
     if limits.service_allowlist:

@@ -34,25 +34,12 @@ from kg.errors import (
     QuerySyntaxError,
     QueryTooComplexError,
 )
-from kg.formats import syntax_named
+from kg.formats import Format, named, syntax_named
 from kg.namespaces import PREFIXES
 from kg.sparql_guard import inspect_query, tokens
 from kg.store import Store
 
 QueryForm = Literal["select", "ask", "construct", "describe"]
-
-RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-RESULT_MEDIA_TYPES: dict[str, str] = {
-    "json": "application/sparql-results+json",
-    "xml": "application/sparql-results+xml",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-}
 
 _POSITION = re.compile(r"error at (\d+):(\d+):?\s*")
 
@@ -106,7 +93,7 @@ def query_syntax_error(err: SyntaxError, text: str) -> QuerySyntaxError | QueryR
 
 def serialize_solutions(outcome: QueryOutcome, format_name: str) -> bytes:
     """SELECT or ASK results as SPARQL JSON, XML, CSV or TSV."""
-    fmt = RESULT_FORMATS[format_name]
+    fmt = named(format_name, "results").ox_format
     result = outcome.result
     assert isinstance(result, ox.QuerySolutions | ox.QueryBoolean)
     return result.serialize(format=fmt)
@@ -276,8 +263,9 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryAnswer:
 def _answer_boolean(result: ox.QueryBoolean, request: QueryRequest) -> QueryAnswer:
     if request.results_format is None:
         raise NotAcceptableError("ask")
-    body = result.serialize(format=RESULT_FORMATS[request.results_format])
-    return QueryAnswer("ask", RESULT_MEDIA_TYPES[request.results_format], body, 1, False,
+    fmt = named(request.results_format, "results")
+    body = result.serialize(format=fmt.ox_format)
+    return QueryAnswer("ask", fmt.media_type, body, 1, False,
                        request.max_rows)
 
 
@@ -294,15 +282,15 @@ def answer_from_tsv_writer(write: object, request: QueryRequest) -> QueryAnswer:
     if request.results_format is None:
         raise NotAcceptableError("select")
     tsv, rows, truncated = capped_tsv(write, request.max_rows)
-    fmt = request.results_format
-    if fmt == "tsv":
+    fmt = named(request.results_format, "results")
+    if fmt.name == "tsv":
         body = tsv
     else:
         parsed = ox.parse_query_results(tsv or b"\n", format=ox.QueryResultsFormat.TSV)
-        body = parsed.serialize(format=RESULT_FORMATS[fmt])
+        body = parsed.serialize(format=fmt.ox_format)
     if truncated:
         body = mark_truncated(body, fmt, request.max_rows)
-    return QueryAnswer("select", RESULT_MEDIA_TYPES[fmt], body, rows, truncated,
+    return QueryAnswer("select", fmt.media_type, body, rows, truncated,
                        request.max_rows)
 
 
@@ -320,7 +308,7 @@ def answer_from_ntriples_writer(write: object, request: QueryRequest,
     else:
         body = serialize_rdf(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES), syntax.ox_format)
     if truncated:
-        body = mark_truncated(body, syntax.name, request.max_rows)
+        body = mark_truncated(body, syntax, request.max_rows)
     return QueryAnswer(form, syntax.media_type, body, rows, truncated, request.max_rows)
 
 
@@ -329,26 +317,25 @@ def truncation_note(max_rows: int) -> str:
             "add LIMIT/OFFSET to page through the rest")
 
 
-def mark_truncated(body: bytes, fmt: str, max_rows: int) -> bytes:
-    """Say in the body that the answer was cut at ``max_rows``, where the format allows.
-
-    SPARQL JSON: a top-level ``"digistrat"`` member; SPARQL XML and RDF/XML: an XML comment
-    after the declaration; Turtle, TriG, N-Triples, N-Quads: a final ``#`` comment line.
-    CSV, TSV and JSON-LD have no comment syntax that every reader skips: for them the
-    response headers carry the signal alone.
+def mark_truncated(body: bytes, fmt: Format, max_rows: int) -> bytes:
+    """Say in the body that the answer was cut at ``max_rows``, the way ``fmt`` allows
+    (:attr:`kg.formats.Format.truncation`): SPARQL JSON gets a top-level ``"digistrat"``
+    member, XML formats an XML comment after the declaration, Turtle, TriG, N-Triples and
+    N-Quads a final ``#`` comment line. CSV, TSV and JSON-LD have no comment syntax that every
+    reader skips: for them the response headers carry the signal alone.
     """
     note = truncation_note(max_rows)
-    if fmt == "json":
+    if fmt.truncation == "json-member":
         end = body.rstrip().rfind(b"}")
         extra = json.dumps({"truncated": True, "max_result_rows": max_rows, "note": note})
         return body[:end] + b',"digistrat":' + extra.encode() + body[end:]
-    if fmt in ("xml", "rdfxml"):
+    if fmt.truncation == "xml-comment":
         comment = f"<!-- {note} -->".encode()
         if body.startswith(b"<?xml"):
             end = body.find(b"?>") + 2
             return body[:end] + b"\n" + comment + body[end:]
         return comment + b"\n" + body
-    if fmt in ("turtle", "trig", "ntriples", "nquads"):
+    if fmt.truncation == "hash-comment":
         sep = b"" if body.endswith(b"\n") or not body else b"\n"
         return body + sep + f"# {note}\n".encode()
     return body

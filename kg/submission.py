@@ -41,6 +41,7 @@ from rdflib.term import Node
 
 from kg.errors import KGError, LoadError
 from kg.formats import RdfSyntax, syntax_named
+from kg.i18n import LANGUAGES, gettext
 from kg.namespaces import BASE, DSH, bind_prefixes
 from kg.rdfio import graph_from_quads, parse_bytes, to_rdflib
 from kg.store import Store
@@ -51,6 +52,7 @@ from kg.validate import (
     install_query_cache,
     result_of,
     tidy_messages,
+    top_level_results,
 )
 from kg.workers import (
     MemoryBudgetError,
@@ -66,19 +68,12 @@ Triple = tuple[Node, Node, Node]
 log = logging.getLogger("digistrat")
 
 DANGLING_SHAPE = DSH["DanglingReference"]
-DANGLING_MESSAGES = {
-    "en": "This points to {iri}, which is neither in the submission nor in the graph. "
-          "Check the spelling of the IRI, or describe the resource in the submission.",
-    "de": "Dies verweist auf {iri}, das weder in der Einreichung noch im Graphen vorkommt. "
-          "Prüfen Sie die Schreibweise der IRI oder beschreiben Sie die Ressource in der "
-          "Einreichung.",
-}
-UNKNOWN_TERM_MESSAGES = {
-    "en": "The property {iri} is not defined in the digistrat ontology. Check its spelling "
-          "against the ontology (https://w3id.org/digistrat/ontology).",
-    "de": "Die Eigenschaft {iri} ist in der digistrat-Ontologie nicht definiert. Prüfen Sie "
-          "die Schreibweise anhand der Ontologie (https://w3id.org/digistrat/ontology).",
-}
+DANGLING_MESSAGE = ("This points to {iri}, which is neither in the submission nor in the "
+                    "graph. Check the spelling of the IRI, or describe the resource in the "
+                    "submission.")
+UNKNOWN_TERM_MESSAGE = ("The property {iri} is not defined in the digistrat ontology. Check "
+                        "its spelling against the ontology "
+                        "(https://w3id.org/digistrat/ontology).")
 
 # Blank nodes of a submission become IRIs under this prefix while pyshacl runs (pyshacl's
 # focus-node filter only keeps IRIs) and are turned back into blank nodes in the report.
@@ -95,6 +90,10 @@ class ShapesError(KGError):
 
 class ValidationTimeoutError(KGError):
     """A validation ran past its time limit and its worker was stopped."""
+
+    def __init__(self, message: str, timeout_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.timeout_ms = timeout_ms
 
 
 class ValidationBusyError(KGError):
@@ -341,8 +340,8 @@ def finish_report(task: ValidationTask, report_triples: Iterable[Triple],
             _remove_tree(graph, result)
     for item in task.dangling:
         _add_dangling(graph, report, item)
-    results = [result_of(graph, node, lang)
-               for node in graph.objects(report, SH.result)]
+    # the report's own results: those under sh:detail explain them and are not counted
+    results = [result_of(graph, node, lang) for node in top_level_results(graph)]
     order = {s: i for i, s in enumerate(SEVERITIES)}
     results.sort(key=lambda r: (order[r.severity], r.focus_node, r.path or "", r.message))
     conforms = not any(r.severity == "Violation" for r in results)
@@ -368,9 +367,10 @@ def _add_dangling(graph: Graph, report: Node, item: Dangling) -> None:
     graph.add((result, SH.resultSeverity, SH.Violation))
     graph.add((result, SH.sourceShape, DANGLING_SHAPE))
     graph.add((result, SH.sourceConstraintComponent, DANGLING_SHAPE))
-    messages = UNKNOWN_TERM_MESSAGES if item.is_property else DANGLING_MESSAGES
-    for lang, text in messages.items():
-        graph.add((result, SH.resultMessage, Literal(text.format(iri=item.target), lang=lang)))
+    message = UNKNOWN_TERM_MESSAGE if item.is_property else DANGLING_MESSAGE
+    for lang in LANGUAGES:
+        text = gettext(lang, message).format(iri=item.target)
+        graph.add((result, SH.resultMessage, Literal(text, lang=lang)))
 
 
 # --- the one entry point ------------------------------------------------------------------
@@ -573,8 +573,9 @@ class ValidationPool:
         try:
             reply, body = await self.pool.run(header, data, timeout_s)
         except WorkerTimeoutError:
-            raise ValidationTimeoutError("the validation ran past its time limit and was "
-                                         "stopped") from None
+            raise ValidationTimeoutError(
+                f"the validation ran past {timeout_s * 1000:,.0f} ms (setting "
+                "validation_timeout_ms) and was stopped", round(timeout_s * 1000)) from None
         except WorkerCrashedError:
             raise SubmissionError("too-complex", "the submission could not be validated: "
                                   "its worker ended while reading it (too large or nested "

@@ -610,7 +610,10 @@ class MemoryWatchdog:
         return sum(proportional_memory_bytes(pid) for pid in pids)
 
     def check(self) -> int:
-        """One round; returns the total it measured."""
+        """One round; returns the total it measured (0 when no worker is busy: idle
+        workers do not grow, and reading every process's memory map costs time)."""
+        if not any(pool.busy_pids() for pool in self.pools):
+            return 0
         total = self.total_bytes()
         self.peak = max(self.peak, total)
         if total <= self.budget:

@@ -29,12 +29,14 @@ def store(project: Project) -> Store:
     return Store.load(project)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def make_client(store: Store) -> Iterator[Callable[..., TestClient]]:
-    """A factory of clients over the real app, with settings overridden per test."""
+    """A factory of clients over the real app, with settings overridden per test; the apps
+    (and their worker pools) are closed at the end of the test module."""
     clients: list[TestClient] = []
 
     def make(**overrides: Any) -> TestClient:
+        overrides.setdefault("public_url", "http://testserver")
         client = TestClient(create_app(Settings(**overrides), store),
                             raise_server_exceptions=False)
         client.__enter__()
@@ -47,5 +49,17 @@ def make_client(store: Store) -> Iterator[Callable[..., TestClient]]:
 
 
 @pytest.fixture(scope="session")
-def client(make_client: Callable[..., TestClient]) -> TestClient:
-    return make_client()
+def client(store: Store) -> Iterator[TestClient]:
+    """The one app with default settings, shared by every test of the session; its public
+    address (setting public_url) is the test client's own."""
+    app = create_app(Settings(public_url="http://testserver"), store)
+    with TestClient(app, raise_server_exceptions=False) as shared:
+        yield shared
+
+
+@pytest.fixture(autouse=True)
+def _no_cookies_from_other_tests(request: pytest.FixtureRequest) -> None:
+    """The shared client keeps cookies (a language chosen by one test would be another's
+    choice too): each test starts without any."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()

@@ -18,33 +18,15 @@ from fastapi.responses import Response
 
 from api.deps import SettingsDep, StoreDep
 from api.errors import ApiError
-from api.negotiation import negotiate
-from api.routes.pages import UI, VARY, page_lang, render
+from api.negotiation import VIEW_SYNTAXES, representation, short_name
+from api.rendering import VARY, gettext, page_lang, render
 from kg import describe
-from kg.formats import RdfSyntax, syntax_named
+from kg.formats import Format
 from kg.namespaces import DS
 from kg.store import Store
 
 router = APIRouter()
 
-HTML = "text/html"
-#: ``?format=`` names and the media types they pick.
-FORMAT_NAMES: dict[str, str] = {
-    "html": HTML, "ttl": "text/turtle", "turtle": "text/turtle",
-    "jsonld": "application/ld+json", "json-ld": "application/ld+json",
-    "json": "application/ld+json", "nt": "application/n-triples",
-    "ntriples": "application/n-triples", "rdf": "application/rdf+xml",
-    "xml": "application/rdf+xml", "rdfxml": "application/rdf+xml",
-}
-#: What a resource URL offers, in the order that breaks ties (a browser's Accept gets HTML).
-OFFERS = [HTML, "text/turtle", "application/ld+json", "application/n-triples",
-          "application/rdf+xml", "application/json"]
-#: Media types served as another: plain JSON clients get JSON-LD.
-ALIASES = {"application/json": "application/ld+json"}
-SHORT = {HTML: "html", "text/turtle": "ttl", "application/ld+json": "jsonld",
-         "application/n-triples": "nt", "application/rdf+xml": "rdf"}
-_SYNTAX = {s.media_type: s for s in (syntax_named(n) for n in ("turtle", "jsonld", "ntriples",
-                                                                "rdfxml"))}
 INCOMING_PAGE_SIZE = 50
 
 
@@ -60,56 +42,37 @@ def valid_iri(iri: str) -> str:
     return iri
 
 
-def choose_media(request: Request) -> str:
-    """The representation to send: ``?format=`` first, then the Accept header.
-
-    A missing Accept header or a bare ``*/*`` (curl, many libraries) gets Turtle; a browser
-    (``text/html`` … ``*/*;q=0.8``) gets HTML.
-    """
-    fmt = request.query_params.get("format")
-    if fmt is not None:
-        media = FORMAT_NAMES.get(fmt.lower())
-        if media is None:
-            raise ApiError(400, "bad-request", f"unknown format {fmt!r}",
-                           known=sorted(set(SHORT.values())))
-        return media
-    accept = request.headers.get("accept")
-    if not accept or accept.strip() in ("*/*", "*/*;q=1", "*/*; q=1.0"):
-        return "text/turtle"
-    chosen = negotiate(accept, OFFERS)
-    if chosen is None:
-        raise ApiError(406, "not-acceptable", "none of the offered formats fits the Accept "
-                       "header", offers=OFFERS, headers={"Vary": VARY})
-    return ALIASES.get(chosen, chosen)
-
-
 def link_header(request: Request, iri: str) -> str:
     path = request.url.path
     parts = [f'<{iri}>; rel="canonical"']
-    for media, short in SHORT.items():
+    alternates = [("text/html", "html")] + [(f.media_type, short_name(f)) for f in VIEW_SYNTAXES]
+    for media, short in alternates:
         url = request.app.state.settings.site + path + "?" + urlencode({"format": short})
         parts.append(f'<{url}>; rel="alternate"; type="{media}"')
     return ", ".join(parts)
 
 
-def rdf_response(request: Request, iri: str, media: str, triples: list[ox.Triple]) -> Response:
-    syntax: RdfSyntax = _SYNTAX[media]
+def rdf_response(request: Request, iri: str, syntax: Format,
+                 triples: list[ox.Triple]) -> Response:
     headers = {"Vary": VARY, "Link": link_header(request, iri),
-               "Content-Location": request.url.path + "?format=" + SHORT[media]}
+               "Content-Location": request.url.path + "?format=" + short_name(syntax)}
     body = describe.serialize(triples, syntax)
-    return Response(body, media_type=media + "; charset=utf-8", headers=headers)
+    return Response(body, media_type=syntax.media_type + "; charset=utf-8", headers=headers)
 
 
-def not_found(request: Request, iri: str, media: str) -> Response:
-    if media == HTML:
-        return render(request, "not_found.html", {"iri": iri}, status=404)
-    raise ApiError(404, "not-found", f"nothing is described under {iri}", iri=iri,
+def not_found(request: Request, iri: str, syntax: Format | None) -> Response:
+    """404: nothing is described under ``iri`` (a page for browsers, JSON otherwise)."""
+    err = ApiError(404, "not-found", f"nothing is described under {iri}", iri=iri,
                    headers={"Vary": VARY})
+    if syntax is None:
+        return render(request, "error.html", {"error": err, "status": 404}, status=404,
+                      headers=err.headers)
+    raise err
 
 
 def formats_for(request: Request) -> list[tuple[str, str]]:
-    return [(short, request.url.path + "?format=" + short) for short in SHORT.values()
-            if short != "html"]
+    return [(short_name(f), request.url.path + "?format=" + short_name(f))
+            for f in VIEW_SYNTAXES]
 
 
 # --- generic resource pages -------------------------------------------------------------------
@@ -151,15 +114,15 @@ def answer(request: Request, store: Store, iri: str,
         present = describe.exists(store, iri)
     if not present:
         try:
-            return not_found(request, iri, choose_media(request))
+            return not_found(request, iri, representation(request, html=True))
         except ApiError as err:
             if err.status != 406:
                 raise
-            return not_found(request, iri, "application/json")
-    media = choose_media(request)
+            return not_found(request, iri, VIEW_SYNTAXES[0])
+    syntax = representation(request, html=True)
     triples = document()
-    if media != HTML:
-        return rdf_response(request, iri, media, triples)
+    if syntax is not None:
+        return rdf_response(request, iri, syntax, triples)
     lang = page_lang(request)
     if page is not None:
         response = page(triples, lang)
@@ -365,7 +328,7 @@ def ontology_version(version: str, request: Request, store: StoreDep,
     current = describe.ask(store, f"ASK {{ <{settings.base_iri}ontology> owl:versionIRI "
                                   f"{describe.iri(iri)} }}")
     if not current:
-        return not_found(request, iri, choose_media(request))
+        return not_found(request, iri, representation(request, html=True))
     return ontology(request, store, settings)
 
 
@@ -384,7 +347,7 @@ def shapes(request: Request, store: StoreDep, settings: SettingsDep) -> Response
             "iri": iri, "by_class": sorted(by_class.items(),
                                            key=lambda kv: names.get(kv[0], kv[0]).lower()),
             "names": names, "formats": formats_for(request),
-            "rules": describe.node_rules(store, lang), "title": UI[lang]["shapes"]})
+            "rules": describe.node_rules(store, lang), "title": gettext(lang, "Shapes")})
     return answer(request, store, iri, lambda: describe.graph_triples(store, graphs), page,
                   present=bool(graphs))
 

@@ -21,43 +21,20 @@ from starlette.routing import Route
 from api.bodies import read_bounded
 from api.errors import ApiError
 from api.negotiation import negotiate
-from api.rendering import TEMPLATES
+from api.rendering import render
 from api.settings import Settings
 from kg.endpoint import QueryBackend
 from kg.errors import (
-    QueryError,
-    QueryRejectedError,
-    QueryServiceRefusedError,
-    QuerySyntaxError,
-    QueryTimeoutError,
-    QueryTooComplexError,
+    UnsupportedFormatError,
 )
-from kg.formats import SYNTAXES, syntax_named
+from kg.formats import FORMATS, RESULT_FORMATS, SYNTAXES, named, offers, syntax_named
 from kg.queries import load_queries
-from kg.remote import BackendError
 from kg.service_description import service_description
 from kg.sparql import NotAcceptableError, QueryRequest
 from kg.store import Store
-from kg.workers import PoolBusyError, PoolClosedError
 
-RESULT_OFFERS: list[tuple[str, str]] = [
-    ("application/sparql-results+json", "json"),
-    ("application/sparql-results+xml", "xml"),
-    ("text/csv", "csv"),
-    ("text/tab-separated-values", "tsv"),
-    ("application/json", "json"),
-    ("application/xml", "xml"),
-    ("text/xml", "xml"),
-]
-RDF_OFFERS: list[tuple[str, str]] = [(s.media_type, s.name) for s in SYNTAXES] + [
-    ("application/x-turtle", "turtle"),
-    ("text/plain", "ntriples"),
-    ("application/json", "jsonld"),
-    ("application/xml", "rdfxml"),
-    ("text/xml", "rdfxml"),
-]
-_RESULT_NAMES = {"json", "xml", "csv", "tsv", "srj", "srx"}
-_TEXT_TYPES = ("text/", "application/n-triples", "application/n-quads", "application/trig")
+RESULT_OFFERS = offers("results")
+RDF_OFFERS = offers("rdf")
 _TIMEOUT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$", re.I)
 _FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -149,34 +126,38 @@ def _timeout_s(values: list[str], settings: Settings) -> float:
 
 
 def _formats(request: Request, values: list[str]) -> tuple[str | None, str | None, bool]:
-    """(results format, RDF format, whether ?format= chose) for this request."""
-    if len(values) > 1:
-        raise ApiError(400, "bad-request", "give at most one format parameter")
+    """(results format, RDF format, whether ?format= chose) for this request.
+
+    ``?format=`` takes a name, an alias or a media type from :mod:`kg.formats`; given more
+    than once (SPARQLWrapper sends ``format=tsv&format=text/tab-separated-values``), the
+    values must name one format. Without it the Accept header decides.
+    """
     if values:
-        name = values[0].strip().lower()
-        if "/" in name:
-            name = name.split(";")[0].strip()
-            results = next((f for m, f in RESULT_OFFERS if m == name), None)
-            rdf = next((f for m, f in RDF_OFFERS if m == name), None)
-            if results is None and rdf is None:
-                raise _unknown_format(values[0])
-            return results, rdf, True
-        if name in _RESULT_NAMES:
-            return {"srj": "json", "srx": "xml"}.get(name, name), None, True
-        try:
-            return None, syntax_named(name).name, True
-        except Exception:
-            raise _unknown_format(values[0]) from None
+        results = {_lookup(v, "results") for v in values} - {None}
+        rdf = {_lookup(v, "rdf") for v in values} - {None}
+        if not results and not rdf:
+            raise _unknown_format(values[0])
+        if len(results) > 1 or len(rdf) > 1:
+            raise ApiError(400, "bad-request", "the format parameters name different formats: "
+                           + ", ".join(values))
+        return (next(iter(results), None), next(iter(rdf), None), True)
     accept = request.headers.get("accept")
     results_media = negotiate(accept, [m for m, _ in RESULT_OFFERS])
     rdf_media = negotiate(accept, [m for m, _ in RDF_OFFERS])
-    results = next((f for m, f in RESULT_OFFERS if m == results_media), None)
-    rdf = next((f for m, f in RDF_OFFERS if m == rdf_media), None)
-    return results, rdf, False
+    chosen_results = next((f.name for m, f in RESULT_OFFERS if m == results_media), None)
+    chosen_rdf = next((f.name for m, f in RDF_OFFERS if m == rdf_media), None)
+    return chosen_results, chosen_rdf, False
+
+
+def _lookup(value: str, kind: str) -> str | None:
+    try:
+        return named(value, kind).name  # type: ignore[arg-type]
+    except UnsupportedFormatError:
+        return None
 
 
 def _unknown_format(value: str) -> ApiError:
-    names = "json, xml, csv, tsv, " + ", ".join(s.name for s in SYNTAXES)
+    names = ", ".join(f.name for f in FORMATS)
     return ApiError(400, "bad-request", f"format={value!r} is unknown; give one of {names} "
                     "or a media type")
 
@@ -227,36 +208,12 @@ async def sparql_endpoint(request: Request) -> Response:
     backend = backend_of(request.app)
     try:
         answer = await backend.run(query_request, timeout_s)
-    except QuerySyntaxError as err:
-        raise ApiError(400, "query-syntax", str(err), line=err.line, column=err.column
-                       ) from None
     except NotAcceptableError as err:
-        offers = RESULT_OFFERS if err.form in ("select", "ask") else RDF_OFFERS
+        acceptable = RESULT_OFFERS if err.form in ("select", "ask") else RDF_OFFERS
         why = "the format parameter names" if chosen else "the Accept header admits"
         raise ApiError(406, "not-acceptable", f"{why} no format for {err.form.upper()} "
-                       "results", offers=sorted({m for m, _ in offers})) from None
-    except QueryTimeoutError as err:
-        raise ApiError(503, "query-timeout", str(err),
-                       timeout_ms=round(timeout_s * 1000)) from None
-    except PoolBusyError as err:
-        raise ApiError(503, "busy", str(err), headers={"Retry-After": "1"}) from None
-    except PoolClosedError as err:
-        raise ApiError(503, "unavailable", str(err)) from None
-    except BackendError as err:
-        raise ApiError(502, "backend-error", str(err)) from None
-    except QueryServiceRefusedError as err:
-        raise ApiError(403, "service-refused", str(err), endpoints=err.endpoints) from None
-    except QueryTooComplexError as err:
-        raise ApiError(400, "query-too-complex", str(err)) from None
-    except QueryRejectedError as err:
-        if "Update" in str(err):
-            raise _update_refused() from None
-        raise ApiError(403, "query-refused", str(err)) from None
-    except QueryError as err:
-        raise ApiError(500, "query-failed", str(err)) from None
-    media_type = answer.media_type
-    if media_type.startswith(_TEXT_TYPES):
-        media_type += "; charset=utf-8"
+                       "results", offers=sorted({m for m, _ in acceptable})) from None
+    media_type = named(answer.media_type).content_type()
     headers = {
         "Vary": "Accept",
         "X-Digistrat-Truncated": "true" if answer.truncated else "false",
@@ -269,30 +226,25 @@ async def sparql_endpoint(request: Request) -> Response:
 def _describe_service(request: Request, settings: Settings) -> Response:
     """GET /sparql without a query: the query page for browsers, else the service
     description in an RDF syntax."""
-    offers = [s.media_type for s in SYNTAXES]
+    rdf_types = [s.media_type for s in SYNTAXES]
     accept = request.headers.get("accept")
-    media = negotiate(accept, [*offers[:1], "text/html", *offers[1:]])
+    media = negotiate(accept, [*rdf_types[:1], "text/html", *rdf_types[1:]])
     if media is None:
         raise ApiError(406, "not-acceptable", "the Accept header admits neither HTML nor an "
                        "RDF syntax for the service description",
-                       offers=["text/html", *offers])
+                       offers=["text/html", *rdf_types])
     if media == "text/html":
         return query_page(request, settings)
     endpoint = _endpoint_url(request)
     store: Store = request.app.state.store
-    body = service_description(endpoint, store, settings, syntax_named_media(media))
-    if media.startswith(_TEXT_TYPES):
-        media += "; charset=utf-8"
-    return Response(body, media_type=media, headers={"Vary": "Accept"})
+    syntax = syntax_named(media)
+    body = service_description(endpoint, store, settings, syntax.name)
+    return Response(body, media_type=syntax.content_type(), headers={"Vary": "Accept"})
 
 
 def _endpoint_url(request: Request) -> str:
     """The endpoint's public address (setting ``public_url``; never the Host header)."""
     return request.app.state.settings.site + request.url.path
-
-
-def syntax_named_media(media: str) -> str:
-    return next(s.name for s in SYNTAXES if s.media_type == media)
 
 
 def query_page(request: Request, settings: Settings) -> Response:
@@ -307,12 +259,10 @@ def query_page(request: Request, settings: Settings) -> Response:
                       "text": q.text} for q in examples],
         "initial": examples[0].text if examples else "SELECT * WHERE {\n  ?s ?p ?o\n}\nLIMIT 10",
         "settings": settings,
-        "result_formats": [("json", "SPARQL JSON"), ("xml", "SPARQL XML"), ("csv", "CSV"),
-                           ("tsv", "TSV")],
-        "rdf_formats": [(s.name, s.name) for s in SYNTAXES],
+        "result_formats": [(f.name, f.label) for f in RESULT_FORMATS],
+        "rdf_formats": [(s.name, s.label) for s in SYNTAXES],
     }
-    return TEMPLATES.TemplateResponse(request, "query.html", context,
-                                      headers={"Vary": "Accept"})
+    return render(request, "query.html", context)
 
 
 router = APIRouter()

@@ -21,28 +21,23 @@ from starlette.formparsers import FormParser, MultiPartException, MultiPartParse
 
 from api.bodies import read_bounded, too_large
 from api.deps import SettingsDep, StoreDep
-from api.errors import ApiError
-from api.negotiation import negotiate, preferred_language
-from api.rendering import TEMPLATES
+from api.errors import ApiError, api_error
+from api.negotiation import negotiate
+from api.rendering import Language, render, resolve_language
 from api.settings import Settings
 from kg.errors import KGError, UnsupportedFormatError
 from kg.formats import RdfSyntax, syntax_for_media_type, syntax_for_path, syntax_named
 from kg.namespaces import DSH
 from kg.submission import (
     DANGLING_SHAPE,
-    ShapesError,
-    SubmissionError,
     SubmissionResult,
-    ValidationBusyError,
     ValidationPool,
-    ValidationTimeoutError,
 )
 from kg.validate import ValidationReport
 
 log = logging.getLogger("digistrat")
 router = APIRouter()
 
-LANGS = ("en", "de")
 OUTPUTS = {"json": "application/json", "turtle": "text/turtle",
            "jsonld": "application/ld+json", "html": "text/html"}
 _OUTPUT_ALIASES = {"ttl": "turtle", "json-ld": "jsonld"}
@@ -53,58 +48,13 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 TEMPLATE_FILES = {"strategy.ttl": "text/turtle; charset=utf-8",
                   "strategy.jsonld": "application/ld+json"}
 
-TEXT = {
-    "en": {"title": "Validate data", "intro": "Check data about a municipal digital strategy "
-           "against the digistrat shapes, in the context of the graph: your data may refer "
-           "to municipalities, bodies and vocabulary concepts already in it.",
-           "paste": "Paste RDF", "upload": "or upload a file", "syntax": "Format",
-           "auto": "detect (by file name or content)", "lang": "Language of the messages",
-           "submit": "Validate", "templates": "Start from a template for a new strategy:",
-           "conforms": "The data conforms to the shapes.",
-           "not_conforms": "The data does not conform to the shapes.",
-           "violations": "violations", "warnings": "warnings", "infos": "infos",
-           "resource": "Resource", "path": "Property", "value": "Value",
-           "shape": "shape", "error": "The data could not be validated",
-           "line": "line", "column": "column", "download": "Report as",
-           "triples": "triples checked", "nothing": "No messages.",
-           "dangling_title": "References that lead nowhere",
-           "dangling_text": "An IRI in the digistrat namespace (https://w3id.org/digistrat/…) "
-           "that your data points to must be described either in your data or in the graph. "
-           "If it is neither, the validation reports it (dsh:DanglingReference): the IRI is "
-           "probably misspelt, or the resource it names still has to be described."},
-    "de": {"title": "Daten prüfen", "intro": "Prüfen Sie Daten zu einer kommunalen "
-           "Digitalstrategie gegen die digistrat-Formen, im Kontext des Graphen: Ihre Daten "
-           "dürfen auf Gemeinden, Gremien und Vokabularbegriffe verweisen, die er schon "
-           "enthält.",
-           "paste": "RDF einfügen", "upload": "oder eine Datei hochladen", "syntax": "Format",
-           "auto": "erkennen (an Dateiname oder Inhalt)", "lang": "Sprache der Meldungen",
-           "submit": "Prüfen", "templates": "Beginnen Sie mit einer Vorlage für eine neue "
-           "Strategie:",
-           "conforms": "Die Daten entsprechen den Formen.",
-           "not_conforms": "Die Daten entsprechen den Formen nicht.",
-           "violations": "Verstösse", "warnings": "Warnungen", "infos": "Hinweise",
-           "resource": "Ressource", "path": "Eigenschaft", "value": "Wert",
-           "shape": "Form", "error": "Die Daten konnten nicht geprüft werden",
-           "line": "Zeile", "column": "Spalte", "download": "Bericht als",
-           "triples": "Tripel geprüft", "nothing": "Keine Meldungen.",
-           "dangling_title": "Verweise ins Leere",
-           "dangling_text": "Eine IRI im digistrat-Namensraum (https://w3id.org/digistrat/…), "
-           "auf die Ihre Daten verweisen, muss entweder in Ihren Daten oder im Graphen "
-           "beschrieben sein. Ist sie keins von beiden, meldet die Prüfung sie "
-           "(dsh:DanglingReference): Die IRI ist vermutlich falsch geschrieben, oder die "
-           "Ressource, die sie nennt, muss noch beschrieben werden."},
-}
-
-
 # --- choosing language and output ----------------------------------------------------------
 
 
-def choose_lang(request: Request, form_lang: str | None = None) -> str:
-    """``?lang=``, then the form's field, then Accept-Language (de or en), else en."""
-    for candidate in (request.query_params.get("lang"), form_lang):
-        if candidate and candidate.lower()[:2] in LANGS:
-            return candidate.lower()[:2]
-    return preferred_language(request.headers.get("accept-language"), LANGS)
+def choose_lang(request: Request, form_lang: str | None = None) -> Language:
+    """The form's language menu, then ``?lang=``, the cookie, Accept-Language, English
+    (:func:`api.rendering.resolve_language`)."""
+    return resolve_language(request, form_lang)
 
 
 def choose_output(request: Request) -> str:
@@ -192,34 +142,14 @@ def form_syntax(fields: dict[str, Any], data: bytes) -> RdfSyntax:
     return sniff_syntax(data)
 
 
-SUBMISSION_STATUS = {"syntax": 400, "remote-context": 400, "too-deep": 400,
-                     "too-complex": 400, "too-many-triples": 413}
-
-
 async def run_validation(request: Request, settings: Settings, data: bytes, syntax: RdfSyntax,
                          lang: str) -> SubmissionResult:
-    """Parse and validate in a confined worker with the deadline ``validation_timeout_ms``."""
+    """Parse and validate in a confined worker with the deadline ``validation_timeout_ms``;
+    its errors are answered by :mod:`api.errors`."""
     pool: ValidationPool = request.app.state.validation_pool
-    try:
-        return await pool.validate(data, syntax.name, lang=lang,
-                                   max_triples=settings.max_upload_triples,
-                                   timeout_s=settings.validation_timeout_ms / 1000)
-    except SubmissionError as err:
-        raise ApiError(SUBMISSION_STATUS.get(err.kind, 400), err.kind, err.message,
-                       **err.context) from None
-    except ValidationTimeoutError:
-        raise ApiError(503, "validation-timeout", "the validation ran past "
-                       f"{settings.validation_timeout_ms:,} ms (setting "
-                       "validation_timeout_ms) and was stopped",
-                       limit_ms=settings.validation_timeout_ms) from None
-    except ValidationBusyError as err:
-        raise ApiError(503, "busy", str(err), headers={"Retry-After": "5"}) from None
-    except ShapesError:
-        log.exception("the server's shapes cannot be used")
-        raise ApiError(500, "internal", "internal error; it has been logged") from None
-    except KGError:
-        log.exception("validation failed")
-        raise ApiError(500, "internal", "internal error; it has been logged") from None
+    return await pool.validate(data, syntax.name, lang=lang,
+                               max_triples=settings.max_upload_triples,
+                               timeout_s=settings.validation_timeout_ms / 1000)
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -259,15 +189,16 @@ def grouped(report: ValidationReport) -> list[dict[str, Any]]:
                   key=lambda g: (g["worst"], g["focus"]))
 
 
-def page(request: Request, lang: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    values = {"request": request, "lang": lang, "t": TEXT[lang], "syntaxes": INPUT_SYNTAXES,
-              "shape_link": shape_link, "report": None, "error": None, "text": "",
-              "chosen_syntax": "auto", **context}
-    return TEMPLATES.TemplateResponse(request, "validate.html", values, status_code=status)
+def page(request: Request, language: Language, *, status: int = 200,
+         **context: Any) -> HTMLResponse:
+    values = {"syntaxes": INPUT_SYNTAXES, "shape_link": shape_link, "report": None,
+              "error": None, "text": "", "chosen_syntax": "auto", **context}
+    return render(request, "validate.html", values, status=status, language=language)
 
 
 def respond(request: Request, output: str, report: ValidationReport, triples: int,
-            lang: str, text: str, syntax: str) -> Response:
+            language: Language, text: str, syntax: str) -> Response:
+    lang = language.code
     if output == "json":
         return JSONResponse(report_json(report, triples, lang))
     if output == "turtle":
@@ -276,7 +207,7 @@ def respond(request: Request, output: str, report: ValidationReport, triples: in
     if output == "jsonld":
         return Response(report.graph.serialize(format="json-ld"),
                         media_type="application/ld+json")
-    return page(request, lang, report=report, groups=grouped(report), triples=triples,
+    return page(request, language, report=report, groups=grouped(report), triples=triples,
                 text=text, chosen_syntax=syntax,
                 report_json=json.dumps(report_json(report, triples, lang)))
 
@@ -320,7 +251,7 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
     ``file`` field, or a ``data`` text field; ``syntax`` names the format).
     """
     output = choose_output(request)
-    lang = choose_lang(request)
+    language = choose_lang(request)
     text, syntax_name = "", "auto"
     pool: ValidationPool = request.app.state.validation_pool
     try:
@@ -336,7 +267,7 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
         if media_type in FORM_TYPES:
             body = await read_bounded(request, limit + FORM_OVERHEAD_BYTES, "max_upload_bytes")
             fields = await read_form(request, body, limit)
-            lang = choose_lang(request, fields.get("lang"))
+            language = choose_lang(request, fields.get("lang"))
             syntax_name = str(fields.get("syntax") or "auto")
             if "file" in fields:
                 data = fields["file"][2]
@@ -356,10 +287,12 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
                                "supported RDF syntax; send text/turtle, application/ld+json, "
                                "application/rdf+xml or application/n-triples") from None
             data = await read_bounded(request, limit, "max_upload_bytes")
-        result = await run_validation(request, settings, data, syntax, lang)
-    except ApiError as err:
+        result = await run_validation(request, settings, data, syntax, language.code)
+    except (ApiError, KGError) as caught:
+        err = api_error(caught)
         if output == "html" and err.status < 500:
-            return page(request, lang, status=err.status, error=err, text=text,
+            return page(request, language, status=err.status, error=err, text=text,
                         chosen_syntax=syntax_name)
-        raise
-    return respond(request, output, result.report, result.triples, lang, text, syntax_name)
+        raise err from None
+    return respond(request, output, result.report, result.triples, language, text,
+                   syntax_name)

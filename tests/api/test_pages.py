@@ -36,7 +36,9 @@ def local(iri: str) -> str:
 def test_home_lists_every_municipality_and_strategy(client: TestClient, store: Store) -> None:
     html = client.get("/", headers=HTML).text
     query = "SELECT ?x WHERE { { ?x a ds:Municipality } UNION { ?x a ds:Strategy } }"
-    for row in rows(store, query):
+    found = rows(store, query)
+    assert len(found) > 100  # the loop below checks something
+    for row in found:
         assert f'href="{local(row["x"])}"' in html
 
 
@@ -95,8 +97,10 @@ def test_strategy_page_cites_its_sources(client: TestClient, store: Store) -> No
 
 
 def test_strategy_page_links_predecessor_and_decision(client: TestClient, store: Store) -> None:
-    for row in rows(store, """SELECT ?s ?old ?d WHERE { ?s dct:replaces ?old
-                              OPTIONAL { ?s ds:adoptedIn ?d } } LIMIT 5"""):
+    successions = rows(store, """SELECT ?s ?old ?d WHERE { ?s dct:replaces ?old
+                              OPTIONAL { ?s ds:adoptedIn ?d } } LIMIT 5""")
+    assert successions
+    for row in successions:
         html = client.get(local(row["s"]), headers=HTML).text
         predecessor = html[html.index('class="predecessor"'):]
         assert f'href="{local(row["old"])}"' in predecessor
@@ -105,7 +109,9 @@ def test_strategy_page_links_predecessor_and_decision(client: TestClient, store:
 
 
 def test_municipality_page(client: TestClient, store: Store) -> None:
-    for muni in rows(store, "SELECT ?m WHERE { ?m a ds:Municipality }"):
+    municipalities = rows(store, "SELECT ?m WHERE { ?m a ds:Municipality }")
+    assert len(municipalities) > 100
+    for muni in municipalities:
         html = client.get(local(muni["m"]), headers=HTML).text
         own = {r["s"] for r in rows(store, f"SELECT ?s WHERE {{ ?s ds:ownedBy <{muni['m']}> }}")}
         listed = set(re.findall(r'class="strategy-item"><span class="year">[^<]*</span>\s*'
@@ -138,9 +144,11 @@ def test_incoming_links_are_paged(client: TestClient, store: Store,
 def test_ontology_page_documents_terms_and_constraints(client: TestClient,
                                                        store: Store) -> None:
     html = client.get("/ontology?lang=en", headers=HTML).text
-    for row in rows(store, f"""SELECT ?t ?de ?en WHERE {{ ?t a <http://www.w3.org/2002/07/owl#Class>
+    classes = rows(store, f"""SELECT ?t ?de ?en WHERE {{ ?t a <http://www.w3.org/2002/07/owl#Class>
             ; <http://www.w3.org/2000/01/rdf-schema#label> ?de , ?en
-            FILTER(STRSTARTS(STR(?t), "{DS}") && LANG(?de) = "de" && LANG(?en) = "en") }}"""):
+            FILTER(STRSTARTS(STR(?t), "{DS}") && LANG(?de) = "de" && LANG(?en) = "en") }}""")
+    assert len(classes) >= 19
+    for row in classes:
         name = row["t"].rsplit("#", 1)[1]
         assert f'id="{name}"' in html
         assert row["de"].replace("&", "&amp;") in html and row["en"] in html
@@ -156,6 +164,7 @@ def test_ontology_page_documents_terms_and_constraints(client: TestClient,
 
 def test_vocabulary_pages(client: TestClient, store: Store) -> None:
     schemes = rows(store, "SELECT ?s WHERE { ?s a skos:ConceptScheme }")
+    assert len(schemes) >= 11
     index = client.get("/vocab", headers=HTML).text
     for scheme in schemes:
         assert f'href="{local(scheme["s"])}"' in index
@@ -260,8 +269,8 @@ def test_sitemap_lists_every_resource(client: TestClient, store: Store) -> None:
     tree = ET.fromstring(client.get("/sitemap.xml").content)
     locs = {el.text for el in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")}
     query = f'SELECT DISTINCT ?s {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{BASE}id/")) }}'
-    site = client.app.state.settings.site  # type: ignore[attr-defined]
-    assert site == "http://127.0.0.1:8000"  # the configured address, not the Host header
+    assert len(rows(store, query)) > 1000
+    site = client.app.state.settings.site  # type: ignore[attr-defined]  # public_url
     for row in rows(store, query):
         assert site + local(row["s"]) in locs
     assert site + "/" in locs

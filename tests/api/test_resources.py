@@ -13,7 +13,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 from support import cbd
 
-from api.routes import resources
+from kg.formats import syntax_named
 from kg.namespaces import BASE, PREFIXES
 from kg.store import Store
 
@@ -109,7 +109,7 @@ def test_description_is_isomorphic_with_the_store(client: TestClient, union: Gra
         pytest.skip(f"{local} is not in the bundled data")
     response = client.get("/" + local, headers={"Accept": ACCEPT[fmt]})
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith(resources.FORMAT_NAMES[fmt])
+    assert response.headers["content-type"].startswith(syntax_named(fmt).media_type)
     assert isomorphic(parse(response.content, fmt), cbd(union, iri))
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.export import DUMPS, export
+from kg.export import export
+from kg.formats import DUMPS
 from kg.project import Project
 from kg.rdfio import parse_file
 from kg.stats import instances_per_class
@@ -62,7 +63,7 @@ def test_disk_store_is_rebuilt_when_a_file_changes(tiny: Project, tmp_path: Path
 def test_export_writes_every_dump_and_they_parse(tiny: Project, tmp_path: Path) -> None:
     store = Store.load(tiny)
     written = export(store, tmp_path / "dumps")
-    assert [p.name for p in written] == [name for name, _, _ in DUMPS.values()]
+    assert [p.name for p in written] == [f.dump_file for f in DUMPS]
     expected = {(q.subject, q.predicate, q.object) for q in store.ox}
     for path in written:
         quads = parse_file(path)
