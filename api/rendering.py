@@ -21,8 +21,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 
 from api.negotiation import preferred_language
-from kg import describe
 from kg.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
+from kg.views import common
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -95,7 +95,7 @@ def render(request: Request, template: str, context: dict[str, Any], *, status: 
     switch = {code: request.url.path + "?" + urlencode([*query, ("lang", code)])
               for code in LANGUAGES}
     full = {"request": request, "lang": language.code, "href": href_for(settings.base_iri),
-            "compact": describe.compact, "switch": switch, "base": settings.base_iri,
+            "compact": common.compact, "switch": switch, "base": settings.base_iri,
             **context}
     token = _LANGUAGE.set(language.code)
     try:

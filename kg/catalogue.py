@@ -12,8 +12,9 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.describe import select, subjects_in_namespace
 from kg.store import Store
+from kg.views.common import select
+from kg.views.schema import subjects_in_namespace
 
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from kg import describe, submission
+from kg import submission
 from kg.i18n import LANGUAGES, messages
+from kg.views import common
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_TEXT = re.compile(r"""_\(\s*"((?:[^"\\]|\\.)*)"|_\(\s*'((?:[^'\\]|\\.)*)'""")
@@ -28,7 +29,7 @@ def used_texts() -> set[str]:
     for folder in ("api", "kg"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             found.update(CODE_TEXT.findall(path.read_text(encoding="utf-8")))
-    found.update(describe.REUSED_NAMES.values())
+    found.update(common.REUSED_NAMES.values())
     found.update({submission.DANGLING_MESSAGE, submission.UNKNOWN_TERM_MESSAGE})
     return found
 

@@ -20,10 +20,10 @@ from api.deps import SettingsDep, StoreDep
 from api.errors import ApiError
 from api.negotiation import VIEW_SYNTAXES, representation, short_name
 from api.rendering import VARY, gettext, page_lang, render
-from kg import describe
 from kg.formats import Format
 from kg.namespaces import DS
 from kg.store import Store
+from kg.views import common, municipality, resource, schema, strategy, vocabulary
 
 router = APIRouter()
 
@@ -34,7 +34,7 @@ def valid_iri(iri: str) -> str:
     """``iri`` when it is an IRI (RFC 3987); else 400: a path such as ``/id/%3C`` or
     ``/id/a%20b`` names no resource that could be described."""
     try:
-        describe.iri(iri)
+        common.iri(iri)
     except ValueError:
         raise ApiError(400, "bad-request", f"{iri!r} is not a valid IRI (characters such as "
                        "spaces, <, >, \" and control characters are not allowed in IRIs)",
@@ -56,7 +56,7 @@ def rdf_response(request: Request, iri: str, syntax: Format,
                  triples: list[ox.Triple]) -> Response:
     headers = {"Vary": VARY, "Link": link_header(request, iri),
                "Content-Location": request.url.path + "?format=" + short_name(syntax)}
-    body = describe.serialize(triples, syntax)
+    body = resource.serialize(triples, syntax)
     return Response(body, media_type=syntax.media_type + "; charset=utf-8", headers=headers)
 
 
@@ -87,20 +87,20 @@ def resource_context(request: Request, store: Store, iri: str,
         page = max(1, int(request.query_params.get("page", "1")))
     except ValueError:
         page = 1
-    inbound = describe.incoming(store, iri, page, INCOMING_PAGE_SIZE)
-    names = describe.names_for(store, triples, lang, {*(s for s, _ in inbound.rows),
+    inbound = resource.incoming(store, iri, page, INCOMING_PAGE_SIZE)
+    names = resource.names_for(store, triples, lang, {*(s for s, _ in inbound.rows),
                                                       *(p for _, p in inbound.rows),
                                                       *(extra_iris or set())})
-    types = describe.objects(triples, iri, describe.RDF_TYPE)
-    title = names.get(iri) or describe.fallback_label(iri, base)
-    groups = describe.property_groups(triples, iri, names, base,
-                                      skip=(describe.DCT + "source", *skip), lang=lang)
-    cited = describe.sources(store, [iri], lang)
+    types = common.objects(triples, iri, common.RDF_TYPE)
+    title = names.get(iri) or common.fallback_label(iri, base)
+    groups = resource.property_groups(triples, iri, names, base,
+                                      skip=(common.DCT + "source", *skip), lang=lang)
+    cited = resource.sources(store, [iri], lang)
     return {"iri": iri, "title": title, "names": names,
-            "types": [(t, names.get(t) or describe.compact(t)) for t in types],
+            "types": [(t, names.get(t) or common.compact(t)) for t in types],
             "groups": groups, "incoming": inbound,
-            "incoming_rows": [(s, names.get(s) or describe.fallback_label(s, base), p,
-                               names.get(p) or describe.compact(p)) for s, p in inbound.rows],
+            "incoming_rows": [(s, names.get(s) or common.fallback_label(s, base), p,
+                               names.get(p) or common.compact(p)) for s, p in inbound.rows],
             "sources": cited, "formats": formats_for(request)}
 
 
@@ -111,7 +111,7 @@ def answer(request: Request, store: Store, iri: str,
     """Send the description of ``iri`` as RDF or as its page; 404 before 406, so a client
     that accepts none of the formats still learns that nothing is described here."""
     if present is None:
-        present = describe.exists(store, iri)
+        present = resource.exists(store, iri)
     if not present:
         try:
             return not_found(request, iri, representation(request, html=True))
@@ -136,14 +136,14 @@ def answer(request: Request, store: Store, iri: str,
 def resource_page(request: Request, store: Store, iri: str, triples: list[ox.Triple],
                   lang: str) -> Response:
     """The page of an instance or concept, by its type."""
-    types = set(describe.objects(triples, iri, describe.RDF_TYPE))
+    types = set(common.objects(triples, iri, common.RDF_TYPE))
     if str(DS.Municipality) in types:
         return municipality_page(request, store, iri, triples, lang)
     if str(DS.Strategy) in types:
         return strategy_page(request, store, iri, triples, lang)
-    if describe.objects(triples, iri, str(DS.isElementOf)) or str(DS.StrategyElement) in types:
+    if common.objects(triples, iri, str(DS.isElementOf)) or str(DS.StrategyElement) in types:
         return element_page(request, store, iri, triples, lang)
-    if describe.SKOS + "ConceptScheme" in types:
+    if common.SKOS + "ConceptScheme" in types:
         return scheme_page(request, store, iri, triples, lang)
     return render(request, "resource.html",
                   resource_context(request, store, iri, triples, lang))
@@ -151,37 +151,11 @@ def resource_page(request: Request, store: Store, iri: str, triples: list[ox.Tri
 
 # --- municipality -------------------------------------------------------------------------
 
-#: Registers an identifier is looked up in: (label, URL pattern). Wikidata statements:
-#: P439 German municipality key, P1388 German regional key, P771 Swiss municipality code,
-#: P964 Austrian municipality key.
-REGISTERS: dict[str, list[tuple[str, str]]] = {
-    str(DS.ags): [("Wikidata (P439)", "https://www.wikidata.org/w/index.php?search="
-                                      "haswbstatement%3AP439%3D{}")],
-    str(DS.regionalKey): [("Wikidata (P1388)", "https://www.wikidata.org/w/index.php?search="
-                                               "haswbstatement%3AP1388%3D{}")],
-    str(DS.bfsNumber): [("LINDAS", "https://ld.admin.ch/municipality/{}"),
-                        ("Wikidata (P771)", "https://www.wikidata.org/w/index.php?search="
-                                            "haswbstatement%3AP771%3D{}")],
-    str(DS.gkz): [("Wikidata (P964)", "https://www.wikidata.org/w/index.php?search="
-                                      "haswbstatement%3AP964%3D{}")],
-}
-ID_NAMES = {str(DS.ags): "AGS", str(DS.regionalKey): "Regionalschlüssel / regional key",
-            str(DS.bfsNumber): "BFS", str(DS.gkz): "GKZ"}
-
-
 def municipality_page(request: Request, store: Store, iri: str, triples: list[ox.Triple],
                       lang: str) -> Response:
-    identifiers = []
-    for prop, registers in REGISTERS.items():
-        for value in sorted({t.object.value for t in triples if t.predicate.value == prop}):
-            identifiers.append({"name": ID_NAMES[prop], "value": value,
-                                "links": [(label, url.format(value))
-                                          for label, url in registers]})
-    for same in describe.objects(triples, iri, str(describe.SCHEMA) + "sameAs"):
-        identifiers.append({"name": "Wikidata" if "wikidata.org" in same else "sameAs",
-                            "value": same.rsplit("/", 1)[-1], "links": [(same, same)]})
-    items = describe.strategies(store, lang, iri)
-    people = describe.actors(store, iri, lang)
+    identifiers = municipality.identifiers(triples, iri)
+    items = strategy.strategies(store, lang, iri)
+    people = municipality.actors(store, iri, lang)
     extra = {a.function for a in people} | {a.holder for a in people} | {
         a.within for a in people} | {a.kind for a in people} | {s.status for s in items} | {
         s.kind for s in items}
@@ -195,55 +169,35 @@ def municipality_page(request: Request, store: Store, iri: str, triples: list[ox
 
 def strategy_page(request: Request, store: Store, iri: str, triples: list[ox.Triple],
                   lang: str) -> Response:
-    tree, named = describe.strategy_tree(store, iri, lang)
-    decisions = describe.select(store, f"""SELECT ?d ?date ?body WHERE {{
-        {describe.iri(iri)} ds:adoptedIn|^ds:adopts ?d .
-        OPTIONAL {{ ?d eli:date_document|dct:date ?date }} OPTIONAL {{ ?d eli:passed_by ?body }}
-        }}""")
-    links = describe.select(store, f"""SELECT ?rel ?x WHERE {{
-        {{ {describe.iri(iri)} dct:replaces|^dct:isReplacedBy ?x BIND("predecessor" AS ?rel) }}
-        UNION {{ {describe.iri(iri)} dct:isReplacedBy|^dct:replaces ?x
-                 BIND("successor" AS ?rel) }}
-        UNION {{ {describe.iri(iri)} ds:hasDocument ?x BIND("documents" AS ?rel) }} }}""")
-    themes = sorted({t for node in _walk(tree) for t in node.themes}
-                    | set(describe.objects(triples, iri, describe.DCT + "subject")))
-    extra = {*named, *themes, *(r["d"].value for r in decisions),
-             *(r["body"].value for r in decisions if "body" in r),
-             *(r["x"].value for r in links)}
+    tree, named = strategy.strategy_tree(store, iri, lang)
+    decisions = strategy.decisions(store, iri)
+    related = strategy.related(store, iri)
+    themes = sorted({t for node in strategy.walk(tree) for t in node.themes}
+                    | set(common.objects(triples, iri, common.DCT + "subject")))
+    extra = {*named, *themes, *(d.iri for d in decisions), *(d.body for d in decisions if d.body),
+             *(x for items in related.values() for x in items)}
     context = resource_context(request, store, iri, triples, lang, extra,
                                skip=(str(DS.hasElement),))
     names = context["names"]
     context.update({
-        "tree": tree, "tree_names": names,
-        "decisions": [{"iri": r["d"].value, "date": r["date"].value if "date" in r else "",
-                       "body": r["body"].value if "body" in r else ""} for r in decisions],
-        "related": {rel: sorted({r["x"].value for r in links if r["rel"].value == rel})
-                    for rel in ("predecessor", "successor", "documents")},
+        "tree": tree, "tree_names": names, "decisions": decisions, "related": related,
         "themes": sorted(themes, key=lambda t: names.get(t, t).lower()),
-        "owners": describe.objects(triples, iri, str(DS.ownedBy)),
+        "owners": common.objects(triples, iri, str(DS.ownedBy)),
     })
     return render(request, "strategy.html", context)
 
 
-def _walk(nodes: list[describe.TreeNode]) -> list[describe.TreeNode]:
-    found = []
-    for node in nodes:
-        found.append(node)
-        found.extend(_walk(node.children))
-    return found
-
-
 def element_page(request: Request, store: Store, iri: str, triples: list[ox.Triple],
                  lang: str) -> Response:
-    chain = describe.ancestors(store, iri)
+    chain = strategy.ancestors(store, iri)
     context = resource_context(request, store, iri, triples, lang, set(chain))
-    subtree: list[describe.TreeNode] = []
+    subtree: list[strategy.TreeNode] = []
     if chain:
-        tree, _ = describe.strategy_tree(store, chain[0], lang)
-        subtree = next((n.children for n in _walk(tree) if n.iri == iri), [])
+        tree, _ = strategy.strategy_tree(store, chain[0], lang)
+        subtree = next((n.children for n in strategy.walk(tree) if n.iri == iri), [])
     context.update({"crumbs": [(c, context["names"].get(c) or c) for c in chain],
-                    "tree": subtree, "tree_names": describe.labels(
-                        store, {t for n in _walk(subtree) for t in [n.kind, *n.themes]
+                    "tree": subtree, "tree_names": common.labels(
+                        store, {t for n in strategy.walk(subtree) for t in [n.kind, *n.themes]
                                 if t}, lang)})
     return render(request, "element.html", context)
 
@@ -255,30 +209,30 @@ def scheme_page(request: Request, store: Store, iri: str, triples: list[ox.Tripl
                 lang: str) -> Response:
     own = [t for t in triples if t.subject.value == iri or isinstance(t.subject, ox.BlankNode)]
     context = resource_context(request, store, iri, own, lang)
-    context["concepts"] = describe.concepts(store, iri)
+    context["concepts"] = vocabulary.concepts(store, iri)
     return render(request, "scheme.html", context)
 
 
 @router.get("/vocab")
 def vocab_index(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     iri = settings.base_iri + "vocab"
-    found = describe.schemes(store, page_lang(request))
+    found = vocabulary.schemes(store, page_lang(request))
 
     def page(triples: list[ox.Triple], lang: str) -> Response:
         return render(request, "vocab.html", {"schemes": found, "iri": iri,
                                               "formats": formats_for(request)})
-    return answer(request, store, iri, lambda: describe.describe_many(
+    return answer(request, store, iri, lambda: resource.describe_many(
         store, [s for s, _, _ in found]), page, present=bool(found))
 
 
 @router.get("/vocab/{rest:path}")
 def vocab(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     iri = valid_iri(settings.base_iri + "vocab/" + rest)
-    if describe.is_scheme(store, iri):
-        return answer(request, store, iri, lambda: describe.scheme_document(store, iri),
+    if vocabulary.is_scheme(store, iri):
+        return answer(request, store, iri, lambda: vocabulary.scheme_document(store, iri),
                       lambda triples, lang: scheme_page(request, store, iri, triples, lang),
                       present=True)
-    return answer(request, store, iri, lambda: describe.describe(store, iri),
+    return answer(request, store, iri, lambda: resource.describe(store, iri),
                   lambda triples, lang: resource_page(request, store, iri, triples, lang))
 
 
@@ -288,7 +242,7 @@ def vocab(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -
 @router.get("/id/{rest:path}")
 def instance(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     iri = valid_iri(settings.base_iri + "id/" + rest)
-    return answer(request, store, iri, lambda: describe.describe(store, iri),
+    return answer(request, store, iri, lambda: resource.describe(store, iri),
                   lambda triples, lang: resource_page(request, store, iri, triples, lang))
 
 
@@ -296,7 +250,7 @@ def instance(rest: str, request: Request, store: StoreDep, settings: SettingsDep
 
 
 def ontology_graphs(store: Store, base: str) -> list[str]:
-    return describe.graphs_describing(store, base + "ontology")
+    return resource.graphs_describing(store, base + "ontology")
 
 
 @router.get("/ontology")
@@ -305,9 +259,9 @@ def ontology(request: Request, store: StoreDep, settings: SettingsDep) -> Respon
     graphs = ontology_graphs(store, settings.base_iri)
 
     def page(triples: list[ox.Triple], lang: str) -> Response:
-        terms = describe.ontology_terms(store, lang)
+        terms = schema.ontology_terms(store, lang)
         wanted = {link for term in terms for _, link in term.links}
-        names = describe.labels(store, wanted, lang)
+        names = common.labels(store, wanted, lang)
         header = resource_context(request, store, iri, [t for t in triples
                                                         if t.subject.value == iri
                                                         or isinstance(t.subject, ox.BlankNode)],
@@ -316,7 +270,7 @@ def ontology(request: Request, store: StoreDep, settings: SettingsDep) -> Respon
                        "classes": [t for t in terms if t.kind == "class"],
                        "properties": [t for t in terms if t.kind == "property"]})
         return render(request, "ontology.html", header)
-    return answer(request, store, iri, lambda: describe.graph_triples(store, graphs), page,
+    return answer(request, store, iri, lambda: resource.graph_triples(store, graphs), page,
                   present=bool(graphs))
 
 
@@ -325,9 +279,7 @@ def ontology_version(version: str, request: Request, store: StoreDep,
                      settings: SettingsDep) -> Response:
     """The version IRI: the current ontology document when the version is the current one."""
     iri = valid_iri(settings.base_iri + "ontology/" + version)
-    current = describe.ask(store, f"ASK {{ <{settings.base_iri}ontology> owl:versionIRI "
-                                  f"{describe.iri(iri)} }}")
-    if not current:
+    if not schema.is_current_version(store, settings.base_iri + "ontology", iri):
         return not_found(request, iri, representation(request, html=True))
     return ontology(request, store, settings)
 
@@ -335,20 +287,20 @@ def ontology_version(version: str, request: Request, store: StoreDep,
 @router.get("/shapes")
 def shapes(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     iri = settings.base_iri + "shapes"
-    graphs = describe.shapes_graphs(store)
+    graphs = schema.shapes_graphs(store)
 
     def page(triples: list[ox.Triple], lang: str) -> Response:
-        constraints = describe.class_constraints(store, lang)
-        by_class: dict[str, list[describe.Constraint]] = {}
+        constraints = schema.class_constraints(store, lang)
+        by_class: dict[str, list[schema.Constraint]] = {}
         for cls, constraint in constraints:
             by_class.setdefault(cls, []).append(constraint)
-        names = describe.labels(store, by_class, lang)
+        names = common.labels(store, by_class, lang)
         return render(request, "shapes.html", {
             "iri": iri, "by_class": sorted(by_class.items(),
                                            key=lambda kv: names.get(kv[0], kv[0]).lower()),
             "names": names, "formats": formats_for(request),
-            "rules": describe.node_rules(store, lang), "title": gettext(lang, "Shapes")})
-    return answer(request, store, iri, lambda: describe.graph_triples(store, graphs), page,
+            "rules": schema.node_rules(store, lang), "title": gettext(lang, "Shapes")})
+    return answer(request, store, iri, lambda: resource.graph_triples(store, graphs), page,
                   present=bool(graphs))
 
 
@@ -363,10 +315,10 @@ def graph(rest: str, request: Request, store: StoreDep, settings: SettingsDep) -
     def page(triples: list[ox.Triple], lang: str) -> Response:
         subjects = sorted({t.subject.value for t in triples
                            if isinstance(t.subject, ox.NamedNode)})
-        names = describe.labels(store, subjects, lang)
+        names = common.labels(store, subjects, lang)
         return render(request, "graph.html", {
             "iri": iri, "file": info.file if info else "", "triples": len(triples),
-            "subjects": [(s, names.get(s) or describe.fallback_label(s, settings.base_iri))
+            "subjects": [(s, names.get(s) or common.fallback_label(s, settings.base_iri))
                          for s in subjects], "formats": formats_for(request)})
-    return answer(request, store, iri, lambda: describe.graph_triples(store, [iri]), page,
+    return answer(request, store, iri, lambda: resource.graph_triples(store, [iri]), page,
                   present=info is not None)

@@ -1,0 +1,215 @@
+"""The one query entry point of the views, and what every view needs: namespaces, IRIs as
+SPARQL terms, labels in the reader's language, compact names, years.
+
+Every query of the views goes through :func:`select` / :func:`construct` / :func:`ask` here, so
+the views can move to another query entry point (a remote endpoint) in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import pyoxigraph as ox
+
+from kg.i18n import gettext
+from kg.namespaces import PREFIXES, SCHEMA, sparql_prologue
+from kg.store import Store
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal
+Node = ox.NamedNode | ox.BlankNode
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+DCT = "http://purl.org/dc/terms/"
+FOAF = "http://xmlns.com/foaf/0.1/"
+SH = "http://www.w3.org/ns/shacl#"
+OWL = "http://www.w3.org/2002/07/owl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+ORG = "http://www.w3.org/ns/org#"
+ELI = "http://data.europa.eu/eli/ontology#"
+DCAT = "http://www.w3.org/ns/dcat#"
+
+LANGUAGES = ("de", "en")
+#: Properties that name a resource, best first.
+LABEL_PROPERTIES = (SKOS + "prefLabel", RDFS + "label", DCT + "title", FOAF + "name",
+                    SH + "name", str(SCHEMA) + "name")
+_PROLOGUE = sparql_prologue()
+
+
+# --- the one query entry point ------------------------------------------------------------
+
+
+def _run(store: Store, text: str) -> Any:
+    return store.ox.query(_PROLOGUE + text, use_default_graph_as_union=True)
+
+
+def select(store: Store, text: str) -> list[dict[str, Term]]:
+    """The solutions of a SELECT query as dicts of the bound variables."""
+    result = _run(store, text)
+    names = [v.value for v in result.variables]
+    return [{n: s[n] for n in names if s[n] is not None} for s in result]
+
+
+def construct(store: Store, text: str) -> list[ox.Triple]:
+    """The triples of a CONSTRUCT or DESCRIBE query, without duplicates, in a stable order."""
+    return sorted(set(_run(store, text)), key=_triple_key)
+
+
+def ask(store: Store, text: str) -> bool:
+    return bool(_run(store, text))
+
+
+def _triple_key(t: ox.Triple) -> tuple[str, str, str]:
+    return (str(t.subject), str(t.predicate), str(t.object))
+
+
+def iri(value: str) -> str:
+    """An IRI as a SPARQL term; ValueError for anything that is not an IRI (RFC 3987, and
+    no white space of any kind: SPARQL's grammar refuses more than the IRI parser)."""
+    if re.search(r'[\s<>"{}|\\^`]', value):
+        raise ValueError(f"not an IRI: {value!r}")
+    ox.NamedNode(value)  # raises ValueError
+    return f"<{value}>"
+
+
+# --- serialisation ------------------------------------------------------------------------
+
+#: The JSON-LD context published at /-/context.jsonld and used in every JSON-LD answer.
+JSONLD_CONTEXT: dict[str, str] = dict(PREFIXES)
+
+_BY_LENGTH = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+_LOCAL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/]*$")
+
+
+def compact(value: str) -> str:
+    """``prefix:local`` for an IRI under a project prefix, else the IRI itself."""
+    for prefix, namespace in _BY_LENGTH:
+        if value.startswith(namespace):
+            local = value[len(namespace):]
+            if local and _LOCAL.match(local) and not local.startswith("//"):
+                return f"{prefix}:{local}"
+    return value
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def pick(values: dict[str, str], lang: str) -> str | None:
+    """The value in ``lang``, else in the other page language, else untagged, else any."""
+    for key in (lang, *LANGUAGES, ""):
+        if key in values:
+            return values[key]
+    return next(iter(values.values()), None)
+
+
+def texts_by_lang(rows: Iterable[dict[str, Term]], key: str = "l") -> dict[str, str]:
+    found: dict[str, str] = {}
+    for row in rows:
+        value = row.get(key)
+        if isinstance(value, ox.Literal):
+            found.setdefault(value.language or "", value.value)
+    return found
+
+
+def labels(store: Store, iris: Iterable[str], lang: str) -> dict[str, str]:
+    """A label for each IRI that has one, in ``lang`` where possible."""
+    wanted = sorted({i for i in iris if i and not re.search(r'[\s<>"{}|\\^`]', i)})
+    if not wanted:
+        return {}
+    values = " ".join(f"<{i}>" for i in wanted)
+    props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    rows = select(store, f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values} }} "
+                         f"VALUES ?p {{ {props} }} ?s ?p ?l FILTER(isLiteral(?l)) }}")
+    found: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        label = row["l"]
+        assert isinstance(label, ox.Literal)
+        found[row["s"].value][row["p"].value].setdefault(label.language or "", label.value)
+    result = {i: gettext(lang, REUSED_NAMES[i]) for i in wanted if i in REUSED_NAMES}
+    for subject, by_prop in found.items():
+        for prop in LABEL_PROPERTIES:
+            if prop in by_prop:
+                chosen = pick(by_prop[prop], lang)
+                if chosen:
+                    result[subject] = chosen
+                    break
+    return result
+
+
+#: Names of reused terms that carry no label in the store (English; German in the catalogue).
+REUSED_NAMES: dict[str, str] = {
+    RDF_TYPE: "type", RDFS + "label": "label",
+    RDFS + "comment": "comment", RDFS + "seeAlso": "see also",
+    RDFS + "isDefinedBy": "defined by",
+    RDFS + "subClassOf": "subclass of",
+    DCT + "title": "title", DCT + "alternative": "alternative title",
+    DCT + "description": "description", DCT + "type": "kind",
+    DCT + "subject": "theme", DCT + "source": "source",
+    DCT + "replaces": "replaces", DCT + "isReplacedBy": "replaced by",
+    DCT + "issued": "issued", DCT + "modified": "modified",
+    DCT + "created": "created", DCT + "date": "date",
+    DCT + "publisher": "publisher", DCT + "language": "language",
+    DCT + "license": "licence", DCT + "creator": "creator",
+    DCT + "isPartOf": "part of",
+    SKOS + "prefLabel": "name", SKOS + "altLabel": "other name",
+    SKOS + "notation": "notation", SKOS + "definition": "definition",
+    SKOS + "note": "note", SKOS + "scopeNote": "scope note",
+    SKOS + "inScheme": "in scheme", SKOS + "topConceptOf": "top concept of",
+    SKOS + "broader": "broader", SKOS + "narrower": "narrower",
+    SKOS + "hasTopConcept": "top concept",
+    SKOS + "closeMatch": "close match", SKOS + "exactMatch": "exact match",
+    FOAF + "name": "name", str(SCHEMA) + "sameAs": "same as",
+    str(SCHEMA) + "url": "URL", OWL + "sameAs": "same as",
+    ORG + "subOrganizationOf": "part of organisation",
+    ORG + "postIn": "post in", ORG + "heldBy": "held by",
+    ORG + "role": "role", ORG + "classification": "classification",
+    ELI + "passed_by": "passed by",
+    ELI + "date_document": "date of decision",
+    ELI + "id_local": "local identifier",
+    DCAT + "startDate": "start", DCAT + "endDate": "end",
+    OWL + "versionIRI": "version IRI",
+    OWL + "versionInfo": "version",
+}
+
+
+def fallback_label(value: str, base: str) -> str:
+    """A readable name for an IRI without a label: its path or its compact form."""
+    if value.startswith(base):
+        return value[len(base):]
+    return compact(value)
+
+
+# --- types and kinds ------------------------------------------------------------------------
+
+
+def types_of(store: Store, subject: str) -> list[str]:
+    rows = select(store, f"SELECT DISTINCT ?t WHERE {{ {iri(subject)} a ?t }} ORDER BY ?t")
+    return [r["t"].value for r in rows if isinstance(r["t"], ox.NamedNode)]
+
+
+def first_literal(triples: Iterable[ox.Triple], subject: str, prop: str, lang: str) -> str | None:
+    found = {}
+    for t in triples:
+        if t.subject.value == subject and t.predicate.value == prop and \
+                isinstance(t.object, ox.Literal):
+            found.setdefault(t.object.language or "", t.object.value)
+    return pick(found, lang) if found else None
+
+
+def objects(triples: Iterable[ox.Triple], subject: str, prop: str) -> list[str]:
+    return sorted({t.object.value for t in triples if t.subject.value == subject
+                   and t.predicate.value == prop and isinstance(t.object, ox.NamedNode)})
+
+
+# --- dates ----------------------------------------------------------------------------------
+
+
+def year_of(value: str) -> int | None:
+    found = re.match(r"^-?(\d{4})", value)
+    return int(found.group(1)) if found else None
+
+
