@@ -92,7 +92,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.add_middleware(HttpHygiene, last_modified=loaded, router=app.router)
     app.mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(meta.router)
-    app.include_router(sparql.router)
+    app.include_router(sparql.SparqlRouter(lambda: app.state.query_backend, settings,
+                                           store=lambda: app.state.store))
     app.include_router(validation.router)
     app.include_router(pages.router)
     app.include_router(resources.router)  # last: it answers the dataset's IRI space

@@ -128,7 +128,7 @@ def wants_html(request: Request) -> bool:
 
 
 def error_response(err: ApiError, request: Request | None = None) -> Response:
-    if request is not None and wants_html(request):
+    if request is not None and wants_html(request) and hasattr(request.app.state, "settings"):
         from api.rendering import render
 
         return render(request, "error.html", {"error": err, "status": err.status},

@@ -86,10 +86,11 @@ def href_for(base: str):  # type: ignore[no-untyped-def]
 
 
 def render(request: Request, template: str, context: dict[str, Any], *, status: int = 200,
-           headers: dict[str, str] | None = None,
-           language: Language | None = None) -> HTMLResponse:
-    """Render ``template`` in the reader's language; remember an explicit choice."""
-    settings = request.app.state.settings
+           headers: dict[str, str] | None = None, language: Language | None = None,
+           settings: Any = None) -> HTMLResponse:
+    """Render ``template`` in the reader's language; remember an explicit choice. The
+    settings are the app's unless given (a router mounted in another app gives its own)."""
+    settings = settings or request.app.state.settings
     language = language or resolve_language(request)
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     switch = {code: request.url.path + "?" + urlencode([*query, ("lang", code)])

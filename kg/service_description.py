@@ -24,7 +24,7 @@ class Limits(Protocol):
     service_allowlist: tuple[str, ...]
 
 
-def service_description_graph(endpoint: str, store: Store, limits: Limits) -> Graph:
+def service_description_graph(endpoint: str, store: Store | None, limits: Limits) -> Graph:
     """An ``sd:Service`` for ``endpoint``: languages, formats, features, and the dataset —
     the default graph (the union of all named graphs) and every named graph with its
     ``void:triples``."""
@@ -54,11 +54,13 @@ def service_description_graph(endpoint: str, store: Store, limits: Limits) -> Gr
     default = BNode("default-graph")
     graph.add((dataset, SD.defaultGraph, default))
     graph.add((default, RDF.type, SD.Graph))
-    total = sum(g.triples for g in store.graphs)
-    graph.add((default, VOID.triples, Literal(total, datatype=XSD.integer)))
-    for info in store.graphs:
-        named = BNode()
-        described = BNode()
+    infos = store.graphs if store is not None else []
+    if store is not None:
+        total = sum(g.triples for g in infos)
+        graph.add((default, VOID.triples, Literal(total, datatype=XSD.integer)))
+    for number, info in enumerate(infos):  # fixed blank node labels: the same bytes each time
+        named = BNode(f"named-graph-{number}")
+        described = BNode(f"graph-{number}")
         graph.add((dataset, SD.namedGraph, named))
         graph.add((named, RDF.type, SD.NamedGraph))
         graph.add((named, SD.name, URIRef(info.iri)))
@@ -69,7 +71,8 @@ def service_description_graph(endpoint: str, store: Store, limits: Limits) -> Gr
     return graph
 
 
-def service_description(endpoint: str, store: Store, limits: Limits, syntax: str) -> bytes:
+def service_description(endpoint: str, store: Store | None, limits: Limits,
+                        syntax: str) -> bytes:
     """The service description serialised in ``syntax`` (a name from :mod:`kg.formats`)."""
     graph = service_description_graph(endpoint, store, limits)
     # A Turtle document is valid TriG and N-Triples is valid N-Quads: the description

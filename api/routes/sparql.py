@@ -9,7 +9,8 @@ remote endpoint (:mod:`kg.remote`); the event loop only waits for their bytes.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
@@ -19,12 +20,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from api.bodies import read_bounded
-from api.errors import ApiError
+from api.errors import ApiError, api_error, error_response
 from api.negotiation import negotiate
 from api.rendering import render
 from api.settings import Settings
 from kg.endpoint import QueryBackend
 from kg.errors import (
+    KGError,
     UnsupportedFormatError,
 )
 from kg.formats import FORMATS, RESULT_FORMATS, SYNTAXES, named, offers, syntax_named
@@ -37,14 +39,6 @@ RESULT_OFFERS = offers("results")
 RDF_OFFERS = offers("rdf")
 _TIMEOUT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$", re.I)
 _FORM_TYPE = "application/x-www-form-urlencoded"
-
-
-def backend_of(app: Any) -> QueryBackend:
-    """The app's query backend (started by the app's lifespan, see :mod:`api.app`)."""
-    backend = getattr(app.state, "query_backend", None)
-    if backend is None:
-        raise ApiError(503, "unavailable", "the query service is not running")
-    return backend  # type: ignore[no-any-return]
 
 
 # --- request parsing ----------------------------------------------------------------------
@@ -165,109 +159,145 @@ def _unknown_format(value: str) -> ApiError:
 # --- the endpoint -------------------------------------------------------------------------
 
 
-async def sparql_endpoint(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
-    params, direct_query = await _protocol_params(request, settings)
-    queries: list[str] = []
-    by_name: dict[str, list[str]] = {}
-    for key, value in params:
-        by_name.setdefault(key, []).append(value)
-    queries = by_name.get("query", [])
-    if "update" in by_name:
-        raise _update_refused()
-    if direct_query is not None:
-        if queries:
-            raise ApiError(400, "bad-request", "the query is in the body; do not also give a "
-                           "query parameter")
-        queries = [direct_query]
-    if not queries:
-        if request.method in ("GET", "HEAD"):
-            return _describe_service(request, settings)
-        raise ApiError(400, "bad-request", "the request has no query")
-    if len(queries) > 1:
-        raise ApiError(400, "bad-request", f"give exactly one query; this request has "
-                       f"{len(queries)}")
-    text = queries[0]
-    if not text.strip():
-        raise ApiError(400, "bad-request", "the query is empty")
-    timeout_s = _timeout_s(by_name.get("timeout", []), settings)
-    results_format, rdf_format, chosen = _formats(request, by_name.get("format", []))
-    default_graphs = by_name.get("default-graph-uri")
-    named_graphs = by_name.get("named-graph-uri")
-    for name, graphs in (("default-graph-uri", default_graphs),
-                         ("named-graph-uri", named_graphs)):
-        for graph in graphs or []:
-            try:
-                ox.NamedNode(graph)
-            except ValueError:
-                raise ApiError(400, "bad-request", f"{name}={graph!r} is not an absolute "
-                               "IRI") from None
-    query_request = QueryRequest(
-        text, results_format, rdf_format, default_graphs, named_graphs,
-        settings.max_result_rows, False, _endpoint_url(request))
-    backend = backend_of(request.app)
-    try:
-        answer = await backend.run(query_request, timeout_s)
-    except NotAcceptableError as err:
-        acceptable = RESULT_OFFERS if err.form in ("select", "ask") else RDF_OFFERS
-        why = "the format parameter names" if chosen else "the Accept header admits"
-        raise ApiError(406, "not-acceptable", f"{why} no format for {err.form.upper()} "
-                       "results", offers=sorted({m for m, _ in acceptable})) from None
-    media_type = named(answer.media_type).content_type()
-    headers = {
-        "Vary": "Accept",
-        "X-Digistrat-Truncated": "true" if answer.truncated else "false",
-        "X-Digistrat-Max-Result-Rows": str(settings.max_result_rows),
-        "X-Digistrat-Result-Rows": str(answer.rows),
-    }
-    return Response(answer.body, media_type=media_type, headers=headers)
+@dataclass
+class Endpoint:
+    """What the endpoint needs, given explicitly: the query backend, the settings, and
+    (optional) the store whose graphs the service description counts and whose project's
+    example queries the query page offers. Each may be given as a callable, for an app that
+    starts its backend later (in its lifespan)."""
+
+    backend: QueryBackend | Callable[[], QueryBackend]
+    settings: Settings
+    store: Store | Callable[[], Store] | None = None
+
+    def the_backend(self) -> QueryBackend:
+        backend = self.backend() if callable(self.backend) else self.backend
+        if backend is None:
+            raise ApiError(503, "unavailable", "the query service is not running")
+        return backend
+
+    def the_store(self) -> Store | None:
+        return self.store() if callable(self.store) else self.store
+
+    def url(self, request: Request) -> str:
+        """The endpoint's public address (setting ``public_url``; never the Host header)."""
+        return self.settings.site + request.url.path
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            return await self._answer(request)
+        except (ApiError, KGError) as err:  # the router answers its own errors, mounted
+            return error_response(api_error(err), request)  # anywhere
+
+    async def _answer(self, request: Request) -> Response:
+        settings = self.settings
+        params, direct_query = await _protocol_params(request, settings)
+        by_name: dict[str, list[str]] = {}
+        for key, value in params:
+            by_name.setdefault(key, []).append(value)
+        queries = by_name.get("query", [])
+        if "update" in by_name:
+            raise _update_refused()
+        if direct_query is not None:
+            if queries:
+                raise ApiError(400, "bad-request", "the query is in the body; do not also "
+                               "give a query parameter")
+            queries = [direct_query]
+        if not queries:
+            if request.method in ("GET", "HEAD"):
+                return self._describe_service(request)
+            raise ApiError(400, "bad-request", "the request has no query")
+        if len(queries) > 1:
+            raise ApiError(400, "bad-request", f"give exactly one query; this request has "
+                           f"{len(queries)}")
+        text = queries[0]
+        if not text.strip():
+            raise ApiError(400, "bad-request", "the query is empty")
+        timeout_s = _timeout_s(by_name.get("timeout", []), settings)
+        results_format, rdf_format, chosen = _formats(request, by_name.get("format", []))
+        default_graphs = by_name.get("default-graph-uri")
+        named_graphs = by_name.get("named-graph-uri")
+        for name, graphs in (("default-graph-uri", default_graphs),
+                             ("named-graph-uri", named_graphs)):
+            for graph in graphs or []:
+                try:
+                    ox.NamedNode(graph)
+                except ValueError:
+                    raise ApiError(400, "bad-request", f"{name}={graph!r} is not an absolute "
+                                   "IRI") from None
+        query_request = QueryRequest(
+            text, results_format, rdf_format, default_graphs, named_graphs,
+            settings.max_result_rows, False, self.url(request))
+        try:
+            answer = await self.the_backend().run(query_request, timeout_s)
+        except NotAcceptableError as err:
+            acceptable = RESULT_OFFERS if err.form in ("select", "ask") else RDF_OFFERS
+            why = "the format parameter names" if chosen else "the Accept header admits"
+            raise ApiError(406, "not-acceptable", f"{why} no format for {err.form.upper()} "
+                           "results", offers=sorted({m for m, _ in acceptable})) from None
+        headers = {
+            "Vary": "Accept",
+            "X-Digistrat-Truncated": "true" if answer.truncated else "false",
+            "X-Digistrat-Max-Result-Rows": str(settings.max_result_rows),
+            "X-Digistrat-Result-Rows": str(answer.rows),
+        }
+        return Response(answer.body, media_type=named(answer.media_type).content_type(),
+                        headers=headers)
+
+    def _describe_service(self, request: Request) -> Response:
+        """GET without a query: the query page for browsers, else the service description
+        in an RDF syntax."""
+        rdf_types = [s.media_type for s in SYNTAXES]
+        accept = request.headers.get("accept")
+        media = negotiate(accept, [*rdf_types[:1], "text/html", *rdf_types[1:]])
+        if media is None:
+            raise ApiError(406, "not-acceptable", "the Accept header admits neither HTML nor "
+                           "an RDF syntax for the service description",
+                           offers=["text/html", *rdf_types])
+        if media == "text/html":
+            return self._query_page(request)
+        syntax = syntax_named(media)
+        body = service_description(self.url(request), self.the_store(), self.settings,
+                                   syntax.name)
+        return Response(body, media_type=syntax.content_type(), headers={"Vary": "Accept"})
+
+    def _query_page(self, request: Request) -> Response:
+        store = self.the_store()
+        try:
+            examples = load_queries(store.project.queries_dir) if store is not None else []
+        except (OSError, ValueError):
+            examples = []
+        context = {
+            "examples": [{"name": q.name, "title": q.title, "description": q.description,
+                          "text": q.text} for q in examples],
+            "initial": examples[0].text if examples
+            else "SELECT * WHERE {\n  ?s ?p ?o\n}\nLIMIT 10",
+            "settings": self.settings,
+            "result_formats": [(f.name, f.label) for f in RESULT_FORMATS],
+            "rdf_formats": [(s.name, s.label) for s in SYNTAXES],
+        }
+        return render(request, "query.html", context, settings=self.settings)
 
 
-def _describe_service(request: Request, settings: Settings) -> Response:
-    """GET /sparql without a query: the query page for browsers, else the service
-    description in an RDF syntax."""
-    rdf_types = [s.media_type for s in SYNTAXES]
-    accept = request.headers.get("accept")
-    media = negotiate(accept, [*rdf_types[:1], "text/html", *rdf_types[1:]])
-    if media is None:
-        raise ApiError(406, "not-acceptable", "the Accept header admits neither HTML nor an "
-                       "RDF syntax for the service description",
-                       offers=["text/html", *rdf_types])
-    if media == "text/html":
-        return query_page(request, settings)
-    endpoint = _endpoint_url(request)
-    store: Store = request.app.state.store
-    syntax = syntax_named(media)
-    body = service_description(endpoint, store, settings, syntax.name)
-    return Response(body, media_type=syntax.content_type(), headers={"Vary": "Accept"})
+class SparqlRouter(APIRouter):
+    """The SPARQL 1.1 Protocol endpoint as a router that any FastAPI app can mount, with its
+    arguments given explicitly (like rdflib-endpoint's ``SparqlRouter``)::
 
+        app = FastAPI()
+        app.include_router(SparqlRouter(LocalEndpoint(store.ox, QueryPoolSettings()),
+                                        Settings()))
 
-def _endpoint_url(request: Request) -> str:
-    """The endpoint's public address (setting ``public_url``; never the Host header)."""
-    return request.app.state.settings.site + request.url.path
+    It answers its own errors (JSON, or a page for browsers) and does not need the rest of
+    digistrat's app.
+    """
 
-
-def query_page(request: Request, settings: Settings) -> Response:
-    store: Store = request.app.state.store
-    try:
-        examples = load_queries(store.project.queries_dir)
-    except (OSError, ValueError):
-        examples = []
-    context = {
-        "request": request,
-        "examples": [{"name": q.name, "title": q.title, "description": q.description,
-                      "text": q.text} for q in examples],
-        "initial": examples[0].text if examples else "SELECT * WHERE {\n  ?s ?p ?o\n}\nLIMIT 10",
-        "settings": settings,
-        "result_formats": [(f.name, f.label) for f in RESULT_FORMATS],
-        "rdf_formats": [(s.name, s.label) for s in SYNTAXES],
-    }
-    return render(request, "query.html", context)
-
-
-router = APIRouter()
-router.routes.append(Route("/sparql", sparql_endpoint, methods=["GET", "POST"],
-                           name="sparql", include_in_schema=False))
+    def __init__(self, backend: QueryBackend | Callable[[], QueryBackend], settings: Settings,
+                 *, store: Store | Callable[[], Store] | None = None,
+                 path: str = "/sparql") -> None:
+        super().__init__()
+        self.endpoint = Endpoint(backend, settings, store)
+        self.routes.append(Route(path, self.endpoint.handle, methods=["GET", "POST"],
+                                 name="sparql", include_in_schema=False))
 
 
 #: The endpoint in the OpenAPI description (the route itself is a plain Starlette one).

@@ -1,0 +1,51 @@
+"""What every response shares (api/http.py, api/errors.py): HEAD wherever GET is, with the
+same headers and length; one error shape per representation on every path."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+GETTABLE = ["/", "/-/compare", "/-/timeline", "/-/coverage", "/-/downloads",
+            "/-/downloads/digistrat.ttl", "/-/downloads/digistrat.nq.gz", "/-/catalog",
+            "/.well-known/void", "/sitemap.xml", "/-/context.jsonld", "/validate",
+            "/id/municipality/ch-261", "/ontology", "/vocab/theme", "/sparql"]
+
+
+@pytest.mark.parametrize("path", GETTABLE)
+@pytest.mark.parametrize("accept", ["text/html", "text/turtle", "*/*"])
+def test_head_answers_as_get_does(client: TestClient, path: str, accept: str) -> None:
+    get = client.get(path, headers={"Accept": accept})
+    head = client.head(path, headers={"Accept": accept})
+    assert head.status_code == get.status_code, (path, accept)
+    assert head.content == b""
+    for name in ("content-type", "content-length", "etag", "vary"):
+        assert head.headers.get(name) == get.headers.get(name), (path, accept, name)
+    if get.status_code == 200:
+        assert int(head.headers["content-length"]) == len(get.content) > 0
+
+
+UNKNOWN = ["/nonexistent", "/-/nope", "/shapes/x", "/id/municipality/nowhere"]
+
+
+@pytest.mark.parametrize("path", UNKNOWN)
+def test_unknown_paths_are_a_404_in_either_representation(client: TestClient,
+                                                           path: str) -> None:
+    machine = client.get(path, headers={"Accept": "application/json"})
+    assert machine.status_code == 404
+    assert machine.json()["ok"] is False and machine.json()["type"] == "not-found"
+    browser = client.get(path, headers={
+        "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"})
+    assert browser.status_code == 404
+    assert browser.headers["content-type"].startswith("text/html")
+    assert "<h1>404" in browser.text and 'href="/"' in browser.text
+
+
+def test_an_error_of_the_endpoint_is_a_page_for_browsers(client: TestClient) -> None:
+    response = client.get("/sparql", params={"query": "SELECT nonsense"},
+                          headers={"Accept": "text/html"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/html")
+    assert "syntax" in response.text.lower()
+    machine = client.get("/sparql", params={"query": "SELECT nonsense"})
+    assert machine.json()["type"] == "query-syntax"
