@@ -53,12 +53,16 @@ class QueryRejectedError(QueryError):
     """The query is valid SPARQL but not allowed here (an update, a SERVICE call, …)."""
 
 
-class QueryTimeoutError(QueryError):
-    """The query ran past its time limit and was stopped."""
+class TimeLimitError(KGError):
+    """Work ran past its time limit and was stopped; ``timeout_ms`` is the limit."""
 
     def __init__(self, message: str, timeout_ms: int | None = None) -> None:
         super().__init__(message)
         self.timeout_ms = timeout_ms
+
+
+class QueryTimeoutError(TimeLimitError, QueryError):
+    """The query ran past its time limit and was stopped."""
 
 
 class QueryServiceRefusedError(QueryRejectedError):

@@ -77,9 +77,8 @@ def _results(name: str, label: str, media: tuple[str, ...], suffix: str, iri: st
 
 
 FORMATS: tuple[Format, ...] = (
-    _rdf("turtle", "Turtle", ("text/turtle", "application/x-turtle", "text/n3",
-                              "text/rdf+n3"), ".ttl", "Turtle", ox.RdfFormat.TURTLE,
-         "turtle", aliases=("ttl", "n3"), truncation="hash-comment",
+    _rdf("turtle", "Turtle", ("text/turtle", "application/x-turtle"), ".ttl", "Turtle",
+         ox.RdfFormat.TURTLE, "turtle", aliases=("ttl",), truncation="hash-comment",
          dump_file="digistrat.ttl"),
     _rdf("ntriples", "N-Triples", ("application/n-triples", "text/plain"), ".nt",
          "N-Triples", ox.RdfFormat.N_TRIPLES, "nt", aliases=("nt",),
@@ -90,6 +89,8 @@ FORMATS: tuple[Format, ...] = (
     _rdf("rdfxml", "RDF/XML", ("application/rdf+xml", "application/xml", "text/xml"), ".rdf",
          "RDF_XML", ox.RdfFormat.RDF_XML, "xml", aliases=("xml", "rdf", "owl"),
          suffixes=(".owl", ".xml"), truncation="xml-comment"),
+    _rdf("n3", "N3", ("text/n3", "text/rdf+n3"), ".n3", "N3", ox.RdfFormat.N3, "n3",
+         truncation="hash-comment"),
     _rdf("trig", "TriG", ("application/trig",), ".trig", "TriG", ox.RdfFormat.TRIG, "trig",
          truncation="hash-comment", dump_file="digistrat.trig", dump_keeps_graphs=True),
     _rdf("nquads", "N-Quads", ("application/n-quads",), ".nq", "N-Quads",

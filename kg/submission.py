@@ -39,7 +39,7 @@ from rdflib import RDF, BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from kg.errors import KGError, LoadError
+from kg.errors import KGError, LoadError, TimeLimitError
 from kg.formats import RdfSyntax, syntax_named
 from kg.i18n import LANGUAGES, gettext
 from kg.namespaces import BASE, DSH, bind_prefixes
@@ -88,12 +88,8 @@ class ShapesError(KGError):
     """The server's own shapes could not be used (a bug in shapes/, not in the submission)."""
 
 
-class ValidationTimeoutError(KGError):
+class ValidationTimeoutError(TimeLimitError):
     """A validation ran past its time limit and its worker was stopped."""
-
-    def __init__(self, message: str, timeout_ms: int | None = None) -> None:
-        super().__init__(message)
-        self.timeout_ms = timeout_ms
 
 
 class ValidationBusyError(KGError):

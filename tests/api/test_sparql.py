@@ -489,3 +489,14 @@ def test_on_disk_store_is_served_by_workers_that_reopen_it(tmp_path, project) ->
         assert response.status_code == 200
         assert int(response.json()["results"]["bindings"][0]["n"]["value"]) == len(disk)
         assert app.state.query_backend.worker_pids
+
+
+def test_n3_is_offered_for_graph_results(client: TestClient) -> None:
+    """N3, added by one entry in kg/formats.py (docs/architecture.md, "where to add")."""
+    query = "CONSTRUCT { ?s a ?c } WHERE { ?s a ?c } LIMIT 3"
+    response = client.get("/sparql", params={"query": query}, headers={"Accept": "text/n3"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/n3")
+    assert len(Graph().parse(data=response.content, format="n3")) == 3
+    described = client.get("/sparql", headers={"Accept": "text/turtle"})
+    assert b"http://www.w3.org/ns/formats/N3" in described.content

@@ -3,14 +3,13 @@ time limit with a killed worker, concurrency while a query runs, the SERVICE lex
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from support import alive
+from support import Canary, alive
 
 from kg.sparql_guard import inspect_query
 
@@ -18,39 +17,12 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 CROSS = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?e ?i"
 
 
-class Listener:
-    """A plain TCP listener on loopback that records every connection it accepts."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/sparql"
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            conn.close()  # no HTTP answer: the caller fails at once
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self.sock.close()
+Listener = Canary  # a TCP listener on loopback that counts connections (tests/support.py)
 
 
 @pytest.fixture
-def listener() -> Iterator[Listener]:
-    server = Listener()
+def listener() -> Iterator[Canary]:
+    server = Canary()
     yield server
     server.close()
 
