@@ -15,7 +15,7 @@ from typing import Literal as TypingLiteral
 
 from pyshacl import validate as pyshacl_validate
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import SH
+from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from kg.errors import KGError
@@ -88,8 +88,7 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
     assert isinstance(report_graph, Graph)
     tidy_messages(report_graph, shapes)
     bind_prefixes(report_graph.namespace_manager)
-    results = [result_of(report_graph, node, lang)
-               for node in report_graph.subjects(SH.resultSeverity, None)]
+    results = [result_of(report_graph, node, lang) for node in top_level_results(report_graph)]
     order = {s: i for i, s in enumerate(SEVERITIES)}
     results.sort(key=lambda r: (order[r.severity], r.focus_node, r.path or "", r.message))
     return ValidationReport(results, report_graph)
@@ -158,6 +157,18 @@ def default_cache_dir() -> Path:
     return Path(base) / "digistrat"
 
 
+def top_level_results(report: Graph) -> list[Node]:
+    """The results of the validation report itself (``?report sh:result ?result``).
+
+    Results nested under another result's ``sh:detail`` (pyshacl reports why a value failed
+    an ``sh:node`` or ``sh:qualifiedValueShape``) explain that result; they are not results
+    of the validation, and counting them would count one failure several times. Other
+    engines (Jena SHACL, rudof) count the top-level results only; so does this.
+    """
+    return [result for report_node in report.subjects(RDF.type, SH.ValidationReport)
+            for result in report.objects(report_node, SH.result)]
+
+
 def result_of(report: Graph, node: Node, lang: str) -> ValidationResult:
     """One sh:ValidationResult node of ``report`` as a typed result."""
     def one(predicate: URIRef) -> Node | None:
@@ -205,18 +216,39 @@ def _show(report: Graph, node: Node | None) -> str | None:
     return str(node)
 
 
+_PATH_SUFFIXES = ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?"))
+
+
 def _path(report: Graph, node: BNode) -> str:
-    """A blank-node SHACL path (sequence or inverse) as SPARQL property-path text."""
+    """A blank-node SHACL path (sequence, alternative, inverse, repetition) as SPARQL
+    property-path text: ``^ds:adopts``, ``ds:adopts|ds:concerns``, ``ds:isElementOf+``."""
+    text, _ = _path_text(report, node)
+    return text
+
+
+def _path_text(report: Graph, node: Node) -> tuple[str, bool]:
+    """The path's text, and whether it is compound (needs parentheses inside another)."""
     nm = report.namespace_manager
+    if isinstance(node, URIRef):
+        return node.n3(nm), False
+
+    def part(item: Node) -> str:
+        text, compound = _path_text(report, item)
+        return f"({text})" if compound else text
+
     inverse = report.value(node, SH.inversePath)
-    if isinstance(inverse, URIRef):
-        return "^" + inverse.n3(nm)
-    first = report.value(node, URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#first"))
-    if first is not None:
-        items = list(report.items(node))
-        return "/".join(i.n3(nm) if isinstance(i, URIRef) else _path(report, i)
-                        for i in items if isinstance(i, URIRef | BNode))
-    return "_:" + str(node)
+    if inverse is not None:
+        return "^" + part(inverse), False
+    alternatives = report.value(node, SH.alternativePath)
+    if alternatives is not None:
+        return "|".join(part(i) for i in report.items(alternatives)), True
+    for predicate, suffix in _PATH_SUFFIXES:
+        repeated = report.value(node, predicate)
+        if repeated is not None:
+            return part(repeated) + suffix, False
+    if report.value(node, RDF.first) is not None:
+        return "/".join(part(i) for i in report.items(node)), True
+    return "_:" + str(node), False
 
 
 def tidy_messages(report: Graph, shapes: Graph) -> None:
