@@ -408,6 +408,10 @@ class WorkerPool:
     def _discard(self, worker: _Worker) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(worker.pid, signal.SIGKILL)
+        for _ in range(200):  # gone within milliseconds: its zygote reaps it at once
+            if process_state(worker.pid) in (None, "Z", "X"):
+                break
+            time.sleep(0.005)
         worker.sock.close()
         self._all.pop(worker.pid, None)
         with contextlib.suppress(ValueError):
