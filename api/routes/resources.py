@@ -93,10 +93,12 @@ def resource_context(request: Request, store: Store, iri: str,
                                                       *(extra_iris or set())})
     types = common.objects(triples, iri, common.RDF_TYPE)
     title = names.get(iri) or common.fallback_label(iri, base)
+    quotes = resource.evidence(store, [iri], lang).get(iri, {})
     groups = resource.property_groups(triples, iri, names, base,
-                                      skip=(common.DCT + "source", *skip), lang=lang)
+                                      skip=(common.DCT + "source", *skip), lang=lang,
+                                      quotes=quotes)
     cited = resource.sources(store, [iri], lang)
-    return {"iri": iri, "title": title, "names": names,
+    return {"iri": iri, "title": title, "names": names, "quotes": quotes,
             "types": [(t, names.get(t) or common.compact(t)) for t in types],
             "groups": groups, "incoming": inbound,
             "incoming_rows": [(s, names.get(s) or common.fallback_label(s, base), p,
@@ -159,7 +161,8 @@ def municipality_page(request: Request, store: Store, iri: str, triples: list[ox
     extra = {a.function for a in people} | {a.holder for a in people} | {
         a.within for a in people} | {a.kind for a in people} | {s.status for s in items} | {
         s.kind for s in items}
-    context = resource_context(request, store, iri, triples, lang, {e for e in extra if e})
+    context = resource_context(request, store, iri, triples, lang, {e for e in extra if e},
+                               skip=municipality.IDENTIFIER_PROPERTIES)
     context.update({"strategies": items, "actors": people, "identifiers": identifiers})
     return render(request, "municipality.html", context)
 
@@ -170,14 +173,14 @@ def municipality_page(request: Request, store: Store, iri: str, triples: list[ox
 def strategy_page(request: Request, store: Store, iri: str, triples: list[ox.Triple],
                   lang: str) -> Response:
     tree, named = strategy.strategy_tree(store, iri, lang)
-    decisions = strategy.decisions(store, iri)
+    decisions = strategy.decisions(store, iri, lang)
     related = strategy.related(store, iri)
     themes = sorted({t for node in strategy.walk(tree) for t in node.themes}
                     | set(common.objects(triples, iri, common.DCT + "subject")))
     extra = {*named, *themes, *(d.iri for d in decisions), *(d.body for d in decisions if d.body),
              *(x for items in related.values() for x in items)}
     context = resource_context(request, store, iri, triples, lang, extra,
-                               skip=(str(DS.hasElement),))
+                               skip=(str(DS.hasElement), common.DCT + "subject"))
     names = context["names"]
     context.update({
         "tree": tree, "tree_names": names, "decisions": decisions, "related": related,

@@ -173,6 +173,14 @@ REUSED_NAMES: dict[str, str] = {
     DCAT + "startDate": "start", DCAT + "endDate": "end",
     OWL + "versionIRI": "version IRI",
     OWL + "versionInfo": "version",
+    ORG + "Post": "post", ORG + "Organization": "organisation",
+    ORG + "OrganizationalUnit": "organisational unit",
+    ORG + "FormalOrganization": "formal organisation", FOAF + "Person": "person",
+    SKOS + "Concept": "concept", SKOS + "ConceptScheme": "concept scheme",
+    SKOS + "related": "related", SKOS + "broadMatch": "broader concept elsewhere",
+    SKOS + "narrowMatch": "narrower concept elsewhere",
+    SKOS + "relatedMatch": "related concept elsewhere", DCT + "PeriodOfTime": "period of time",
+    "http://www.w3.org/ns/prov#Plan": "plan",
 }
 
 

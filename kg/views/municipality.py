@@ -74,7 +74,12 @@ REGISTERS: dict[str, list[tuple[str, str]]] = {
                                       "haswbstatement%3AP964%3D{}")],
 }
 ID_NAMES = {str(DS.ags): "AGS", str(DS.regionalKey): "Regionalschlüssel / regional key",
-            str(DS.bfsNumber): "BFS", str(DS.gkz): "GKZ"}
+            str(DS.bfsNumber): "BFS", str(DS.gkz): "GKZ",
+            str(DS.stateKey): "Länderschlüssel / Kantonsnummer / Bundesland-Code"}
+
+
+#: The properties :func:`identifiers` shows (a page shows them there, not again as rows).
+IDENTIFIER_PROPERTIES: tuple[str, ...] = (*REGISTERS, str(DS.stateKey), str(SCHEMA) + "sameAs")
 
 
 def identifiers(triples: list[ox.Triple], iri: str) -> list[dict[str, Any]]:
@@ -85,6 +90,9 @@ def identifiers(triples: list[ox.Triple], iri: str) -> list[dict[str, Any]]:
         for value in sorted({t.object.value for t in triples if t.predicate.value == prop}):
             found.append({"name": ID_NAMES[prop], "value": value,
                           "links": [(label, url.format(value)) for label, url in registers]})
+    for value in sorted({t.object.value for t in triples
+                         if t.predicate.value == str(DS.stateKey)}):
+        found.append({"name": ID_NAMES[str(DS.stateKey)], "value": value, "links": []})
     for same in objects(triples, iri, str(SCHEMA) + "sameAs"):
         found.append({"name": "Wikidata" if "wikidata.org" in same else "sameAs",
                       "value": same.rsplit("/", 1)[-1], "links": [(same, same)]})

@@ -126,11 +126,23 @@ class Value:
 
 
 @dataclass
+class Quote:
+    """The words of a source that state a claim (a ``ds:Evidence``), ready for a page."""
+
+    text: str
+    lang: str
+    source: str
+    source_title: str
+    source_url: str = ""
+
+
+@dataclass
 class Row:
     prop: str
     label: str
     values: list[Value]
     inverse: bool = False
+    quotes: list[Quote] = field(default_factory=list)  # the evidence for this claim
 
 
 @dataclass
@@ -209,14 +221,19 @@ def _rows(triples: list[ox.Triple], by_subject: dict[Term, list[ox.Triple]],
 
 
 def property_groups(triples: list[ox.Triple], subject: str, names: dict[str, str],
-                    base: str, skip: Iterable[str] = (), lang: str = "") -> list[Group]:
-    """The subject's properties in page sections, with labels from ``names``."""
+                    base: str, skip: Iterable[str] = (), lang: str = "",
+                    quotes: dict[str, list[Quote]] | None = None) -> list[Group]:
+    """The subject's properties in page sections, with labels from ``names``; each row with
+    the evidence (``quotes``, by property) that backs it. The evidence nodes themselves are
+    shown through the rows they back, not as a row of their own."""
     by_subject: dict[Term, list[ox.Triple]] = defaultdict(list)
     for t in triples:
         by_subject[t.subject].append(t)
-    skipped = set(skip)
+    skipped = set(skip) | {str(DS.evidence)}
     own = [t for t in by_subject.get(ox.NamedNode(subject), []) if t.predicate.value not in skipped]
     rows = _rows(own, by_subject, names, base, frozenset(), lang)
+    for row in rows:
+        row.quotes = (quotes or {}).get(row.prop, [])
     groups: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         index = _GROUP_OF.get(row.prop, (len(GROUPS), 0))[0]
@@ -255,6 +272,41 @@ def incoming(store: Store, subject: str, page: int = 1, size: int = 50) -> Incom
     rows = select(store, f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {target} FILTER(isIRI(?s)) }} "
                          f"ORDER BY ?p ?s LIMIT {size} OFFSET {(page - 1) * size}")
     return Incoming([(r["s"].value, r["p"].value) for r in rows], total, page, size)
+
+
+# --- evidence -----------------------------------------------------------------------------
+
+
+def evidence(store: Store, subjects: Sequence[str], lang: str
+             ) -> dict[str, dict[str, list[Quote]]]:
+    """The evidence of each subject, by the property it supports: subject → property →
+    quotes (each with its source's title and address)."""
+    if not subjects:
+        return {}
+    values = " ".join(iri(s) for s in subjects)
+    rows = select(store, f"""SELECT ?s ?p ?e ?q ?src ?title ?url WHERE {{
+        VALUES ?s {{ {values} }} ?s ds:evidence ?e . ?e ds:supports ?p ; ds:quote ?q .
+        OPTIONAL {{ ?e dct:source ?src OPTIONAL {{ ?src dct:title ?title }}
+                    OPTIONAL {{ ?src schema:url ?url }} }} }}""")
+    titles: dict[str, dict[str, str]] = defaultdict(dict)
+    for row in rows:
+        if "src" in row and "title" in row:
+            titles[row["src"].value].setdefault(
+                getattr(row["title"], "language", "") or "", row["title"].value)
+    found: dict[str, dict[str, list[Quote]]] = defaultdict(lambda: defaultdict(list))
+    seen: set[tuple[str, str, str]] = set()
+    for row in rows:
+        key = (row["s"].value, row["p"].value, row["q"].value)
+        if key in seen:
+            continue
+        seen.add(key)
+        source = row["src"].value if "src" in row else ""
+        quote = row["q"]
+        found[key[0]][key[1]].append(Quote(
+            quote.value, getattr(quote, "language", "") or "", source,
+            pick(titles.get(source, {}), lang) or source,
+            row["url"].value if "url" in row else ""))
+    return {s: dict(by_prop) for s, by_prop in found.items()}
 
 
 # --- sources ------------------------------------------------------------------------------

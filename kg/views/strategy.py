@@ -11,6 +11,7 @@ import pyoxigraph as ox
 from kg.namespaces import DS
 from kg.store import Store
 from kg.views.common import fallback_label, iri, labels, pick, select, year_of
+from kg.views.resource import Quote, evidence
 
 
 @dataclass
@@ -164,16 +165,26 @@ class DecisionSummary:
     iri: str
     date: str
     body: str
+    quotes: list[Quote] = field(default_factory=list)  # the evidence of the decision
 
 
-def decisions(store: Store, strategy: str) -> list[DecisionSummary]:
+def decisions(store: Store, strategy: str, lang: str = "en") -> list[DecisionSummary]:
     """The decisions that adopted ``strategy``, with their dates and bodies where known."""
     rows = select(store, f"""SELECT ?d ?date ?body WHERE {{
         {iri(strategy)} ds:adoptedIn|^ds:adopts ?d .
         OPTIONAL {{ ?d eli:date_document|dct:date ?date }} OPTIONAL {{ ?d eli:passed_by ?body }}
         }}""")
-    return [DecisionSummary(r["d"].value, r["date"].value if "date" in r else "",
-                            r["body"].value if "body" in r else "") for r in rows]
+    found = [DecisionSummary(r["d"].value, r["date"].value if "date" in r else "",
+                             r["body"].value if "body" in r else "") for r in rows]
+    quotes = evidence(store, [d.iri for d in found], lang)
+    for decision in found:
+        seen: set[str] = set()
+        for items in quotes.get(decision.iri, {}).values():
+            for quote in items:
+                if quote.text not in seen:
+                    seen.add(quote.text)
+                    decision.quotes.append(quote)
+    return found
 
 
 def related(store: Store, strategy: str) -> dict[str, list[str]]:
