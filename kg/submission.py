@@ -43,6 +43,7 @@ from kg.errors import KGError, LoadError, TimeLimitError
 from kg.formats import RdfSyntax, syntax_named
 from kg.i18n import LANGUAGES, gettext
 from kg.namespaces import BASE, DSH, bind_prefixes
+from kg.positions import first_statements
 from kg.rdfio import graph_from_quads, parse_bytes, to_rdflib
 from kg.store import Store
 from kg.validate import (
@@ -61,11 +62,24 @@ from kg.workers import (
     WorkerCrashedError,
     WorkerPool,
     WorkerTimeoutError,
+    ask_parent,
     run_once,
 )
 
 Triple = tuple[Node, Node, Node]
 log = logging.getLogger("digistrat")
+
+
+@dataclass(frozen=True)
+class PositionedResult(ValidationResult):
+    """A result with where its focus node is first stated in the submission (1-based line;
+    column where the syntax has one: not for spreadsheet rows)."""
+
+    line: int | None = None
+    column: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:  # type: ignore[override]
+        return {**super().as_dict(), "line": self.line, "column": self.column}
 
 DANGLING_SHAPE = DSH["DanglingReference"]
 DANGLING_MESSAGE = ("This points to {iri}, which is neither in the submission nor in the "
@@ -143,7 +157,30 @@ def _unskolem(node: Node) -> Node:
 
 
 def _described(store: Store, iri: str) -> list[ox.Quad]:
-    return list(store.ox.quads_for_pattern(ox.NamedNode(iri), None, None, None))
+    return list(store.quads(subject=iri))
+
+
+class AskingStore:
+    """The graph's descriptions for a validation worker whose store it cannot reach (a
+    remote store, across the network): each one is asked of the serving process
+    (:func:`kg.workers.ask_parent`), which reads it from its store."""
+
+    def quads(self, subject: str | None = None, graph: str | None = None) -> list[ox.Quad]:
+        header, body = ask_parent({"describe": subject})
+        if not header.get("ok"):
+            return []
+        return list(ox.parse(body, format=ox.RdfFormat.N_QUADS))
+
+
+def answer_describe(store: Store):  # type: ignore[no-untyped-def]
+    """The serving process's answer to :class:`AskingStore`: the quads about an IRI."""
+    def answer(header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+        subject = header.get("describe")
+        if not isinstance(subject, str) or not subject.startswith(BASE):
+            return {"ok": False}, b""
+        quads = store.quads(subject=subject)
+        return {"ok": True}, ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    return answer
 
 
 def _context(store: Store, submission: Graph, own: set[Node]) -> tuple[list[Triple],
@@ -421,12 +458,146 @@ def _json_depth(value: Any) -> int:
     return deepest
 
 
-def parse_submission(data: bytes, syntax: RdfSyntax, max_triples: int) -> Graph:
-    """Parse submitted bytes (no base IRI: relative IRIs are an error) into an rdflib graph.
+#: What a submission's first bytes say it is, when it is no RDF text at all.
+@dataclass(frozen=True)
+class FileType:
+    kind: str  # image, pdf, word-processing, presentation, spreadsheet, archive, html, binary
+    name: str  # PNG, PDF, DOCX …
+    usable: bool = False  # True for the spreadsheets read here (XLSX)
 
-    Runs in a confined worker. JSON-LD is first read as JSON with a depth limit; RDF/XML goes
-    through defusedxml (:func:`kg.rdfio.check_xml`).
+
+#: (English) what the file is and what to do instead, by kind; German in kg/locale/de.po.
+FILE_TYPE_MESSAGES = {
+    "image": ("This file is an image ({name}), not RDF data.",
+              "Describe the strategy with the form at /validate/new, or upload the data as "
+              "Turtle, JSON-LD, RDF/XML or N-Triples."),
+    "pdf": ("This file is a PDF document ({name}), not RDF data.",
+            "This is the strategy document: describe it with the form at /validate/new, and "
+            "give its address as the document URL there."),
+    "word-processing": ("This file is a text document ({name}), not RDF data.",
+                        "Describe the strategy with the form at /validate/new; copy the "
+                        "source's own words from the document into its quote field."),
+    "presentation": ("This file is a presentation ({name}), not RDF data.",
+                     "Describe the strategy with the form at /validate/new; copy the "
+                     "source's own words from the slides into its quote field."),
+    "spreadsheet": ("This file is a spreadsheet ({name}) that cannot be read here.",
+                    "Fill in the spreadsheet template (CSV or XLSX, one row per element: "
+                    "/validate/templates/strategy-elements-en.xlsx) and upload that."),
+    "archive": ("This file is a compressed archive ({name}), not RDF data.",
+                "Unpack it and upload the RDF file inside it."),
+    "html": ("This file is a web page ({name}), not RDF data.",
+             "Save the data itself, not the page; or give the page's address as the source "
+             "URL in the form at /validate/new."),
+    "binary": ("This file is not text: it holds binary data ({name}).",
+               "Upload RDF as Turtle, JSON-LD, RDF/XML or N-Triples text, a spreadsheet of "
+               "the template, or describe the strategy with the form at /validate/new."),
+}
+
+_MAGIC: list[tuple[int, bytes, FileType]] = [
+    (0, b"%PDF-", FileType("pdf", "PDF")),
+    (0, b"\x89PNG\r\n\x1a\n", FileType("image", "PNG")),
+    (0, b"\xff\xd8\xff", FileType("image", "JPEG")),
+    (0, b"GIF87a", FileType("image", "GIF")),
+    (0, b"GIF89a", FileType("image", "GIF")),
+    (0, b"II*\x00", FileType("image", "TIFF")),
+    (0, b"MM\x00*", FileType("image", "TIFF")),
+    (0, b"\x00\x00\x01\x00", FileType("image", "ICO")),
+    (0, b"{\\rtf", FileType("word-processing", "RTF")),
+    (0, b"\x1f\x8b", FileType("archive", "gzip")),
+    (0, b"7z\xbc\xaf\x27\x1c", FileType("archive", "7z")),
+    (0, b"Rar!\x1a\x07", FileType("archive", "RAR")),
+    (0, b"\xfd7zXZ\x00", FileType("archive", "xz")),
+    (0, b"(\xb5/\xfd", FileType("archive", "zstd")),
+]
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ODF = {b"application/vnd.oasis.opendocument.spreadsheet": ("spreadsheet", "ODS"),
+        b"application/vnd.oasis.opendocument.text": ("word-processing", "ODT"),
+        b"application/vnd.oasis.opendocument.presentation": ("presentation", "ODP")}
+#: How much of a file's start is looked at (a bounded prefix, never parsed).
+SNIFF_BYTES = 8192
+
+
+def sniff_file_type(data: bytes) -> FileType | None:
+    """What kind of non-RDF file ``data`` is, from magic bytes in its first
+    :data:`SNIFF_BYTES` (images, PDF, office documents, spreadsheets, archives, web pages,
+    other binary data); None for text that may be RDF (or CSV)."""
+    head = data[:SNIFF_BYTES]
+    for offset, magic, kind in _MAGIC:
+        if head[offset:offset + len(magic)] == magic:
+            return kind
+    if head[:3] == b"BZh" and head[4:10] == b"1AY&SY":
+        return FileType("archive", "bzip2")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return FileType("image", "WebP")
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"avif"):
+        return FileType("image", "HEIC/AVIF")
+    if head[:2] == b"BM" and len(head) > 14 and head[6:10] == b"\x00\x00\x00\x00":
+        return FileType("image", "BMP")
+    if head[:4] == b"PK\x03\x04":
+        for media, (kind, name) in _ODF.items():
+            if media in head[:200]:
+                return FileType(kind, name)
+        if b"xl/" in head:
+            return FileType("spreadsheet", "XLSX", usable=True)
+        if b"word/" in head:
+            return FileType("word-processing", "DOCX")
+        if b"ppt/" in head:
+            return FileType("presentation", "PPTX")
+        return FileType("archive", "ZIP")
+    if head[:8] == _OLE:
+        if "Workbook".encode("utf-16-le") in data[:65536] or \
+                "Book".encode("utf-16-le") in data[:65536]:
+            return FileType("spreadsheet", "XLS")
+        if "PowerPoint".encode("utf-16-le") in data[:65536]:
+            return FileType("presentation", "PPT")
+        return FileType("word-processing", "DOC")
+    start = head.lstrip()[:200].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return FileType("html", "HTML")
+    if start.startswith(b"<svg") or (start.startswith(b"<?xml") and b"<svg" in head[:1024]):
+        return FileType("image", "SVG")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None  # UTF-16 text: the parser says what is wrong with it
+    if b"\x00" in head:
+        return FileType("binary", "?")
+    return None
+
+
+def file_type_error(kind: FileType, lang: str = "en") -> SubmissionError:
+    """The error for a file that is no RDF, in ``lang``: what it is, and what to do."""
+    what, advice = FILE_TYPE_MESSAGES[kind.kind]
+    return SubmissionError("file-type", gettext(lang, what).format(name=kind.name),
+                           file_type=kind.kind, detected=kind.name,
+                           advice=gettext(lang, advice))
+
+
+#: Spreadsheets of the template (kg.intake), read in the worker like RDF.
+TABLE_SYNTAXES = ("csv", "xlsx")
+
+
+@dataclass
+class ParsedSubmission:
+    graph: Graph
+    #: where each subject (as results show it) is first stated: (line, column)
+    positions: dict[str, tuple[int, int | None]]
+
+
+def parse_submission(data: bytes, syntax: RdfSyntax, max_triples: int) -> Graph:
+    """Parse submitted bytes (no base IRI: relative IRIs are an error) into an rdflib graph."""
+    return read_submission(data, syntax, max_triples).graph
+
+
+def read_submission(data: bytes, syntax: RdfSyntax, max_triples: int,
+                    lang: str = "en") -> ParsedSubmission:
+    """Parse submitted bytes (no base IRI) into a graph, with where each subject is stated.
+
+    Runs in a confined worker. A file that is no RDF text (an image, a PDF, an office
+    document …) is named as such. JSON-LD is first read as JSON with a depth limit; RDF/XML
+    goes through defusedxml (:func:`kg.rdfio.check_xml`).
     """
+    kind = sniff_file_type(data)
+    if kind is not None:
+        raise file_type_error(kind, lang)
     if syntax.name == "jsonld":
         try:
             document = json.loads(data)
@@ -457,63 +628,158 @@ def parse_submission(data: bytes, syntax: RdfSyntax, max_triples: int) -> Graph:
                               "max_upload_triples)", limit_triples=max_triples)
     graph = graph_from_quads(quads)
     bind_prefixes(graph.namespace_manager)
-    return graph
+    return ParsedSubmission(graph, first_statements(data, syntax.name, quads))
+
+
+def read_table_submission(store: Store, data: bytes, kind: str,
+                          lang: str = "en") -> ParsedSubmission:
+    """A spreadsheet of the template (CSV or XLSX) as RDF, with each element's row as its
+    line. Runs in a confined worker: the spreadsheet is submitted bytes."""
+    from kg.intake import IntakeError, graph_from_form, iris_for, read_table
+    from kg.views.intake import city_slugs
+
+    sniffed = sniff_file_type(data)
+    if kind == "xlsx" and (sniffed is None or not sniffed.usable):
+        if sniffed is not None:
+            raise file_type_error(sniffed)
+        raise SubmissionError("syntax", "xlsx: the file is not an XLSX spreadsheet")
+    if kind == "csv" and sniffed is not None:
+        raise file_type_error(sniffed)
+    slugs = city_slugs(store)
+    try:
+        form, rows = read_table(data, kind, table_lookup(store))
+        graph = graph_from_form(form, slugs)
+    except IntakeError as err:
+        context = {"line": err.row} if err.row is not None else {}
+        raise SubmissionError("table", f"{kind}: {err.localized(lang)}", **context) from None
+    iris = iris_for(form, slugs[form.municipality])
+    positions: dict[str, tuple[int, int | None]] = {}
+    first = rows.get("", 2)
+    for subject in {s for s in graph.subjects() if isinstance(s, URIRef)}:
+        positions[str(subject)] = (first, None)
+    for n in range(1, len(form.elements) + 1):
+        if str(n) in rows:
+            positions[str(iris.element(n))] = (rows[str(n)], None)
+    for node in {s for s in graph.subjects() if isinstance(s, BNode)}:
+        positions["_:" + str(node)] = (first, None)
+    return ParsedSubmission(graph, positions)
+
+
+def table_lookup(store: Store) -> Any:
+    """How cells of the template name municipalities, bodies and concepts (in de and en)."""
+    from kg.intake import lookup_from
+    from kg.views.intake import directory
+
+    books = [directory(store, lang) for lang in LANGUAGES]
+    concepts: dict[str, list[tuple[str, str]]] = {}
+    for book in books:
+        for name, choices in book.concepts.items():
+            concepts.setdefault(name, []).extend((c.value, c.label) for c in choices)
+    return lookup_from(
+        [(c.value, c.label) for book in books for c in book.municipalities],
+        [(b.value, b.label) for book in books for _, bodies in book.bodies for b in bodies],
+        concepts)
 
 
 @dataclass
 class SubmissionResult:
-    """What a validation worker sends back: the report and the size of the submission."""
+    """What a validation worker sends back: the report and the size of the submission (and,
+    when asked for, the submission's own graph)."""
 
     report: ValidationReport
     triples: int
+    data: Graph | None = None
 
 
-def _report_reply(report: ValidationReport, triples: int) -> tuple[dict[str, Any], bytes]:
+def _report_reply(report: ValidationReport, triples: int,
+                  positions: dict[str, tuple[int, int | None]],
+                  data: Graph | None = None) -> tuple[dict[str, Any], bytes]:
     body = report.graph.serialize(format="nt", encoding="utf-8")
-    return {"ok": True, "triples": triples,
-            "results": [r.as_dict() for r in report.results]}, body
+    results = []
+    for result in report.results:
+        line, column = positions.get(result.focus_node, (None, None))
+        results.append({**result.as_dict(), "line": line, "column": column})
+    header: dict[str, Any] = {"ok": True, "triples": triples, "results": results}
+    if data is not None:
+        header["report_bytes"] = len(body)
+        body += data.serialize(format="nt", encoding="utf-8")
+    return header, body
+
+
+def _graph_of(nt: bytes) -> Graph:
+    graph = Graph()
+    bind_prefixes(graph.namespace_manager)
+    if nt:
+        graph.parse(data=nt.decode("utf-8"), format="nt")
+    return graph
 
 
 def result_from_reply(header: dict[str, Any], body: bytes) -> SubmissionResult:
     """A worker's reply as a result, or the SubmissionError it reports, raised."""
     if not header.get("ok"):
-        kind = str(header.get("kind") or "internal")
-        context = dict(header.get("context") or {})
-        if kind == "shapes":
-            raise ShapesError(str(header.get("message")))
-        if kind == "memory":
-            raise SubmissionError("too-complex", str(header.get("message")))
-        if kind in ("internal", "worker-start"):
-            raise KGError(f"validation worker: {header.get('message')}")
-        raise SubmissionError(kind, str(header.get("message")), **context)
+        raise _reply_error(header)
+    data = None
+    if "report_bytes" in header:  # our own worker's N-Triples, not submitted bytes
+        cut = int(header["report_bytes"])
+        body, data = body[:cut], _graph_of(body[cut:])
+    results = [PositionedResult(**r) for r in header["results"]]
+    return SubmissionResult(ValidationReport(results, _graph_of(body)),  # type: ignore[arg-type]
+                            int(header["triples"]), data)
+
+
+def _reply_error(header: dict[str, Any]) -> Exception:
+    kind = str(header.get("kind") or "internal")
+    context = dict(header.get("context") or {})
+    if kind == "shapes":
+        return ShapesError(str(header.get("message")))
+    if kind == "memory":
+        return SubmissionError("too-complex", str(header.get("message")))
+    if kind in ("internal", "worker-start"):
+        return KGError(f"validation worker: {header.get('message')}")
+    return SubmissionError(kind, str(header.get("message")), **context)
+
+
+def _read_parts(store: Store, header: dict[str, Any], body: bytes
+                ) -> tuple[Graph, dict[str, tuple[int, int | None]]]:
+    """The submission's graph (every part: RDF, CSV or XLSX) and its positions."""
     graph = Graph()
     bind_prefixes(graph.namespace_manager)
-    if body:
-        graph.parse(data=body.decode("utf-8"), format="nt")
-    results = [ValidationResult(**r) for r in header["results"]]
-    return SubmissionResult(ValidationReport(results, graph), int(header["triples"]))
+    positions: dict[str, tuple[int, int | None]] = {}
+    offset = 0
+    lang = str(header.get("lang", "en"))
+    for source, syntax, size in header.get("parts") or [
+            ["request body", header["syntax"], len(body)]]:
+        data = body[offset:offset + int(size)]
+        try:
+            if syntax in TABLE_SYNTAXES:
+                parsed = read_table_submission(store, data, syntax, lang)
+            else:
+                parsed = read_submission(data, syntax_named(syntax),
+                                         int(header["max_triples"]), lang)
+        except SubmissionError as err:
+            if err.kind == "file-type":  # in the reader's language
+                kind = FileType(err.context["file_type"], err.context["detected"])
+                err = file_type_error(kind, lang)
+            err.context["source"] = source
+            raise err from None
+        graph += parsed.graph
+        for node, where in parsed.positions.items():
+            positions.setdefault(node, where)
+        offset += int(size)
+    if len(graph) > int(header["max_triples"]):
+        raise SubmissionError("too-many-triples", f"the submission holds {len(graph):,} "
+                              f"triples; at most {int(header['max_triples']):,} are "
+                              "validated (setting max_upload_triples)",
+                              limit_triples=int(header["max_triples"]))
+    return graph, positions
 
 
 def _handle_submission(store: Store, prepared: PreparedShapes, header: dict[str, Any],
                        body: bytes) -> tuple[dict[str, Any], bytes]:
     try:
-        graph = Graph()
-        bind_prefixes(graph.namespace_manager)
-        offset = 0
-        for source, syntax, size in header.get("parts") or [
-                ["request body", header["syntax"], len(body)]]:
-            try:
-                graph += parse_submission(body[offset:offset + int(size)], syntax_named(syntax),
-                                          int(header["max_triples"]))
-            except SubmissionError as err:
-                err.context["source"] = source
-                raise
-            offset += int(size)
-        if len(graph) > int(header["max_triples"]):
-            raise SubmissionError("too-many-triples", f"the submission holds {len(graph):,} "
-                                  f"triples; at most {int(header['max_triples']):,} are "
-                                  "validated (setting max_upload_triples)",
-                                  limit_triples=int(header["max_triples"]))
+        if header.get("task") == "form":
+            return _handle_form(store, header, body)
+        graph, positions = _read_parts(store, header, body)
         report = validate_submission(store, graph, lang=str(header.get("lang", "en")),
                                      with_data=bool(header.get("with_data", True)),
                                      runner=prepared.run)
@@ -522,7 +788,24 @@ def _handle_submission(store: Store, prepared: PreparedShapes, header: dict[str,
                 "context": err.context}, b""
     except ShapesError as err:
         return {"ok": False, "kind": "shapes", "message": str(err)}, b""
-    return _report_reply(report, len(graph))
+    return _report_reply(report, len(graph), positions,
+                         graph if header.get("return_data") else None)
+
+
+def _handle_form(store: Store, header: dict[str, Any], body: bytes
+                 ) -> tuple[dict[str, Any], bytes]:
+    """A file the form made (or a spreadsheet of the template) as the form's fields."""
+    from kg.intake import IntakeError, form_from_graph
+    from kg.views.intake import city_slugs, directory
+
+    graph, _ = _read_parts(store, header, body)
+    known = [b.value for _, bodies in directory(store, "en").bodies for b in bodies]
+    try:
+        form = form_from_graph(graph, city_slugs(store), known)
+    except IntakeError as err:
+        raise SubmissionError("not-a-form", err.localized(str(header.get("lang", "en")))
+                              ) from None
+    return {"ok": True, "form": form.as_dict()}, b""
 
 
 def submission_worker(store: Store, store_path: str | None = None):  # type: ignore[no-untyped-def]
@@ -533,14 +816,18 @@ def submission_worker(store: Store, store_path: str | None = None):  # type: ign
     ontology = list(store.layer_graph("ontology"))
     graphs, project = store.graphs, store.project
     memory = None if store_path else store.ox
+    remote = memory is None and store_path is None  # a remote store: ask the server
 
     def prepare():  # type: ignore[no-untyped-def]
         prepared = PreparedShapes(shapes, ontology)
         prepared.warm_up()
 
         def make():  # type: ignore[no-untyped-def]
-            source = ox.Store.read_only(store_path) if store_path else memory
-            own = Store(source, graphs, project)  # type: ignore[arg-type]
+            if remote:
+                own: Any = AskingStore()
+            else:
+                source = ox.Store.read_only(store_path) if store_path else memory
+                own = Store(source, graphs, project)  # type: ignore[arg-type]
             return lambda header, body: _handle_submission(own, prepared, header, body)
         return make
     return prepare
@@ -555,7 +842,8 @@ class ValidationPool:
         self.pool = WorkerPool(PoolSpec("validation", size=max(1, workers), overflow=0,
                                         queue_limit=queue_limit, memory_mb=memory_mb,
                                         nice=5, recycle_mb=memory_mb // 2),
-                               submission_worker(store, store_path))
+                               submission_worker(store, store_path),
+                               answer_asks=answer_describe(store))
 
     def admits(self) -> bool:
         """Whether a new submission would be queued (checked before reading its body)."""
@@ -566,8 +854,23 @@ class ValidationPool:
                        timeout_s: float, with_data: bool = True) -> SubmissionResult:
         header = {"syntax": syntax, "lang": lang, "max_triples": max_triples,
                   "with_data": with_data}
+        reply, body = await self._run(header, data, timeout_s)
+        return result_from_reply(reply, body)
+
+    async def read_form(self, data: bytes, syntax: str, *, lang: str, max_triples: int,
+                        timeout_s: float) -> dict[str, Any]:
+        """Parse a file the form made (RDF, or a spreadsheet of the template) in a worker
+        and return the form's fields (``kg.intake.StrategyForm.as_dict``)."""
+        header = {"task": "form", "syntax": syntax, "lang": lang, "max_triples": max_triples}
+        reply, _ = await self._run(header, data, timeout_s)
+        if not reply.get("ok"):
+            raise _reply_error(reply)
+        return dict(reply["form"])
+
+    async def _run(self, header: dict[str, Any], data: bytes,
+                   timeout_s: float) -> tuple[dict[str, Any], bytes]:
         try:
-            reply, body = await self.pool.run(header, data, timeout_s)
+            return await self.pool.run(header, data, timeout_s)
         except WorkerTimeoutError:
             raise ValidationTimeoutError(
                 f"the validation ran past {timeout_s * 1000:,.0f} ms (setting "
@@ -578,7 +881,6 @@ class ValidationPool:
                                   "too deeply?)") from None
         except (PoolBusyError, MemoryBudgetError) as err:
             raise ValidationBusyError(str(err)) from None
-        return result_from_reply(reply, body)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -599,11 +901,14 @@ class ValidationPool:
 
 def validate_files(store: Store, parts: list[tuple[str, str, bytes]], *, lang: str = "en",
                    max_triples: int = 1_000_000, with_data: bool = True,
-                   timeout_s: float = 600.0) -> SubmissionResult:
+                   timeout_s: float = 600.0, return_data: bool = False) -> SubmissionResult:
     """Validate files, given as (name, syntax, bytes), as one submission in one confined
     process: the command line's way in. The service uses :class:`ValidationPool`; the
-    worker runs the same code."""
+    worker runs the same code. ``syntax`` is an RDF syntax's name, or csv/xlsx for a
+    spreadsheet of the template. With ``return_data``, the parsed submission comes back too
+    (as N-Triples written by the worker)."""
     header = {"lang": lang, "max_triples": max_triples, "with_data": with_data,
+              "return_data": return_data,
               "parts": [[name, syntax, len(data)] for name, syntax, data in parts]}
     try:
         reply, body = run_once(submission_worker(store), header,
