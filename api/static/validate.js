@@ -28,3 +28,11 @@
       .finally(function () { form.classList.remove("busy"); });
   });
 }());
+// The printable report (/validate?format=print): a button that opens the print dialogue.
+(function () {
+  "use strict";
+  var button = document.getElementById("print-report");
+  if (!button || !window.print) { return; }
+  button.hidden = false;
+  button.addEventListener("click", function () { window.print(); });
+}());
