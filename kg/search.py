@@ -1,0 +1,614 @@
+"""Full-text search over the graph: an SQLite FTS5 index, built from the store at start-up.
+
+The index is read from the store only through :func:`kg.views.common.select`, so it is built
+the same way over the embedded store and over a remote endpoint. SQLite ships with Python:
+no search server.
+
+What is indexed: municipalities, strategies, strategy elements, goals and measures (goals,
+objectives, indicators, measures, projects), decisions, governing bodies and organisations,
+themes, and the quotes of evidence nodes — each one row with four text columns:
+
+* ``name``: labels in every language (``skos:prefLabel``, ``dct:title``, alternatives,
+  notations, official keys);
+* ``body``: descriptions, definitions, visions, guiding principles, the quote;
+* ``fold``: the words of ``body`` with umlauts written out (ä → ae, ß → ss), so that
+  ``Zuerich`` finds ``Zürich``;
+* ``context``: the names of the row's municipality and strategy (and, for a quote, of the
+  resource it backs), so that ``Zürich Daten`` finds Zürich's elements on data; a query
+  must match a row's own text (``name``, ``body``, ``fold``) in at least one word, so
+  ``Zürich`` alone does not list every element of Zürich.
+
+The tokenizer is ``unicode61 remove_diacritics 2`` (case and accents do not matter:
+``zurich`` finds ``Zürich``); every word of a query is a prefix (``Daten`` finds
+``Datenbestände``); rows are ranked with bm25 (a match in a name weighs most). Rows are
+stored grouped by kind, so a kind is a range of rowids (counting by kind reads no text).
+
+User input never reaches FTS5's query syntax: it is split into words (letters and digits),
+each written as a quoted FTS5 string, so quotes, operators (AND, OR, NOT, NEAR), column
+filters, parentheses and stars are just text and no query can fail to parse.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+import threading
+import time
+import unicodedata
+import weakref
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+
+from kg.errors import KGError
+from kg.i18n import LANGUAGES
+from kg.store import Store
+from kg.views.common import DCT, ORG, SKOS, labels, pick, select
+
+DS = "https://w3id.org/digistrat/ontology#"
+ELI = "http://data.europa.eu/eli/ontology#"
+
+#: The kinds of hits, in the order their groups are shown.
+KINDS = ("municipality", "strategy", "element", "goal", "decision", "body", "theme", "quote")
+
+#: The classes of each kind (a resource of several kinds gets the first in KINDS order).
+KIND_CLASSES: dict[str, tuple[str, ...]] = {
+    "municipality": (DS + "Municipality",),
+    "strategy": (DS + "Strategy",),
+    "element": (DS + "StrategyElement", DS + "FocusArea", DS + "ActionField",
+                DS + "StrategicThrust", DS + "Programme"),
+    "goal": (DS + "Goal", DS + "Objective", DS + "Indicator", DS + "Measure", DS + "Project"),
+    "decision": (DS + "Decision",),
+    "body": (DS + "GoverningBody", ORG + "Organization", ORG + "OrganizationalUnit",
+             ORG + "FormalOrganization"),
+    "theme": (DS + "Theme",),
+}
+#: Properties whose literals name a resource (the ``name`` column).
+NAME_PROPERTIES = (SKOS + "prefLabel", DCT + "title", "http://www.w3.org/2000/01/rdf-schema#label",
+                   "http://xmlns.com/foaf/0.1/name", SKOS + "altLabel", DCT + "alternative",
+                   SKOS + "notation", DS + "ags", DS + "regionalKey", DS + "bfsNumber",
+                   DS + "gkz", ELI + "id_local")
+#: Properties whose literals describe it (the ``body`` column).
+TEXT_PROPERTIES = (DCT + "description", SKOS + "definition", DS + "vision",
+                   DS + "guidingPrinciple", DS + "targetStatement")
+#: Label properties, best first (the label a hit shows).
+LABEL_PROPERTIES = NAME_PROPERTIES[:4]
+#: Properties naming what a resource is (a concept shown next to a hit).
+TYPE_PROPERTIES = (DCT + "type", DS + "bodyFunction", ORG + "classification",
+                   DS + "decisionType", DS + "administrativeLevel")
+#: Links from a resource up to what it belongs to: (property, True when the link points
+#: down, from the parent to the child).
+UP_LINKS: tuple[tuple[str, bool], ...] = (
+    (DS + "isElementOf", False), (DS + "hasElement", True), (DS + "hasGoal", True),
+    (DS + "hasObjective", True), (DS + "hasMeasure", True), (DS + "measuredBy", True),
+    (DS + "implements", False), (DS + "contributesTo", False), (DCT + "isPartOf", False),
+    (DS + "adopts", False), (DS + "concerns", False), (DS + "amends", False),
+    (ELI + "passed_by", False), (ORG + "subOrganizationOf", False), (DS + "ownedBy", False),
+    (DS + "responsibleAgent", False),
+)
+
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 10
+WEIGHTS = (10.0, 2.0, 3.0, 0.5)  # bm25 weights of name, body, fold, context
+SNIPPET_TOKENS = 24
+FALLBACK_CHARS = 220
+OPEN, CLOSE = "\x02", "\x03"  # highlight markers (never in the indexed text)
+_WORD = re.compile(r"[^\W_]+")
+_PHRASE = re.compile(r'"([^"]*)"?')
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe",
+                          "Ü": "Ue", "ẞ": "SS"})
+
+
+class SearchQueryError(KGError):
+    """A search text that cannot be searched for: empty, no words, too long, too many words.
+    ``reason`` is one of ``empty``, ``too-long``, ``too-many-words``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# --- text helpers -----------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """NFC, without the highlight markers and other control characters."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(c if c >= " " or c in "\t\n" else " " for c in text)
+
+
+def transliterate(text: str) -> str:
+    """Umlauts written out: ``Zürich`` → ``Zuerich``, ``Straße`` → ``Strasse``."""
+    return text.translate(_UMLAUTS)
+
+
+def folded_words(text: str) -> list[str]:
+    """The words of ``text`` that change when their umlauts are written out, written out."""
+    return [transliterate(w) for w in _WORD.findall(text) if transliterate(w) != w]
+
+
+@functools.lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """Lower case without accents (what the tokenizer makes of a word)."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# --- queries ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word of a query (or a phrase the user quoted): its tokens, and whether the last
+    token is a prefix."""
+
+    tokens: tuple[str, ...]
+    prefix: bool
+
+    def variants(self) -> list[tuple[str, ...]]:
+        """The tokens as typed and with umlauts written out (``Straße`` also as ``Strasse``)."""
+        written = tuple(transliterate(t) for t in self.tokens)
+        return [self.tokens] if written == self.tokens else [self.tokens, written]
+
+    def fts(self) -> str:
+        """The term as an FTS5 expression: quoted strings only (nothing the user typed is
+        read as syntax)."""
+        star = "*" if self.prefix else ""
+        parts = ['"' + " ".join(v).replace('"', '""') + '"' + star for v in self.variants()]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def parse_query(text: str) -> list[Term]:
+    """The terms of a search text. A quoted phrase is one exact term; every other word is a
+    prefix (one-letter words excepted). Raises :class:`SearchQueryError`."""
+    text = normalise(text or "").strip()
+    if len(text) > MAX_QUERY_CHARS:
+        raise SearchQueryError("too-long", f"the search text is {len(text)} characters long; "
+                                           f"at most {MAX_QUERY_CHARS} are searched")
+    terms: list[Term] = []
+    rest = []
+    last = 0
+    for match in _PHRASE.finditer(text):
+        rest.append(text[last:match.start()])
+        last = match.end()
+        tokens = tuple(w.lower() for w in _WORD.findall(match.group(1)))
+        if tokens:
+            terms.append(Term(tokens, False))
+    rest.append(text[last:])
+    for word in " ".join(rest).split():
+        tokens = tuple(w.lower() for w in _WORD.findall(word))
+        if tokens:
+            terms.append(Term(tokens, len(tokens[-1]) > 1))
+    unique = list(dict.fromkeys(terms))
+    if not unique:
+        raise SearchQueryError("empty", "the search text has no words to search for")
+    if len(unique) > MAX_QUERY_WORDS:
+        raise SearchQueryError("too-many-words", f"the search text has {len(unique)} words; "
+                                                 f"at most {MAX_QUERY_WORDS} are searched")
+    return unique
+
+
+def match_expression(terms: list[Term]) -> str:
+    """The FTS5 MATCH expression: every term in the row (its own text or its context), and
+    at least one term in the row's own text."""
+    own = "{name body fold}"
+    if len(terms) == 1:
+        return f"{own} : {terms[0].fts()}"
+    every = " AND ".join(t.fts() for t in terms)
+    some = " OR ".join(t.fts() for t in terms)
+    return f"{{name body fold context}} : ({every}) AND {own} : ({some})"
+
+
+# --- documents and hits -----------------------------------------------------------------------
+
+
+@dataclass
+class Doc:
+    """One row of the index: what a hit shows besides its snippet."""
+
+    kind: str
+    iri: str  # the page the hit links to (for a quote: the resource it backs)
+    labels: dict[str, str] = field(default_factory=dict)  # language → label
+    type: str = ""  # a concept or class saying what it is
+    designation: dict[str, str] = field(default_factory=dict)  # the city's own word
+    texts: dict[str, str] = field(default_factory=dict)  # language → first description
+    city: str = ""
+    strategy: str = ""
+    source: str = ""  # for a quote: the source document
+    name: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    context: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Link:
+    iri: str
+    label: str
+
+
+@dataclass
+class Hit:
+    kind: str
+    iri: str
+    label: str
+    label_parts: list[tuple[str, bool]]  # the label, (text, is a match) pieces
+    snippet: list[tuple[str, bool]]  # a piece of text around the match, same pieces
+    type: str
+    city: Link | None
+    strategy: Link | None
+    source: Link | None
+    score: float
+
+    @property
+    def snippet_text(self) -> str:
+        return "".join(text for text, _ in self.snippet)
+
+
+@dataclass
+class Group:
+    kind: str
+    total: int
+    hits: list[Hit]
+
+
+@dataclass
+class Results:
+    query: str
+    terms: list[Term]
+    total: int
+    counts: dict[str, int]  # hits of every kind with hits
+    groups: list[Group]  # every kind with hits (or the kind asked for), in KINDS order
+    seconds: float
+
+
+# --- the index --------------------------------------------------------------------------------
+
+
+class SearchIndex:
+    """An in-memory FTS5 index over the store's resources (see the module doc). Safe to
+    share between threads: one connection, one lock (a search takes milliseconds)."""
+
+    def __init__(self, docs: list[Doc], names: dict[str, dict[str, str]],
+                 build_seconds: float = 0.0) -> None:
+        docs = sorted(docs, key=lambda d: KINDS.index(d.kind))  # stable: kinds are ranges
+        self.docs = docs
+        self.names = names  # IRI → language → label (cities, strategies, sources, types)
+        self.build_seconds = build_seconds
+        self.ranges: dict[str, tuple[int, int]] = {}
+        for rowid, doc in enumerate(docs, 1):
+            low, _ = self.ranges.get(doc.kind, (rowid, rowid))
+            self.ranges[doc.kind] = (low, rowid)
+        self._starts = [self.ranges[k][0] for k in KINDS if k in self.ranges]
+        self._kinds = [k for k in KINDS if k in self.ranges]
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute("CREATE VIRTUAL TABLE search USING fts5(name, body, fold, context, "
+                         "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')")
+        self._db.executemany(
+            "INSERT INTO search(rowid, name, body, fold, context) VALUES (?, ?, ?, ?, ?)",
+            (_row(rowid, doc) for rowid, doc in enumerate(docs, 1)))
+        self._db.execute("INSERT INTO search(search) VALUES ('optimize')")
+        self._db.commit()
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- building ---------------------------------------------------------------------
+
+    @classmethod
+    def build(cls, store: Store) -> SearchIndex:
+        """Read every indexed resource from ``store`` (through the views' query entry point)."""
+        started = time.perf_counter()
+        docs, names = _collect(store)
+        index = cls(docs, names)
+        index.build_seconds = time.perf_counter() - started
+        return index
+
+    # --- searching --------------------------------------------------------------------
+
+    def search(self, text: str, lang: str, *, kind: str | None = None, limit: int = 5,
+               offset: int = 0) -> Results:
+        """The hits for ``text``: with ``kind``, that kind's hits ``offset`` … ``offset +
+        limit``; without, the best ``limit`` of every kind. Labels in ``lang``. Raises
+        :class:`SearchQueryError` for a text that cannot be searched, ValueError for an
+        unknown kind."""
+        started = time.perf_counter()
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}; known: {', '.join(KINDS)}")
+        terms = parse_query(text)
+        expression = match_expression(terms)
+        with self._lock:
+            counts = self._counts(expression)
+            wanted = [kind] if kind else [k for k in KINDS if counts.get(k)]
+            ranked: list[tuple[str, list[tuple[int, float]]]] = []
+            for name in wanted:
+                if not counts.get(name):
+                    ranked.append((name, []))
+                    continue
+                low, high = self.ranges[name]
+                rows = self._db.execute(
+                    "SELECT rowid, bm25(search, ?, ?, ?, ?) AS score FROM search "
+                    "WHERE search MATCH ? AND rowid BETWEEN ? AND ? "
+                    "ORDER BY score, rowid LIMIT ? OFFSET ?",
+                    (*WEIGHTS, expression, low, high, limit, offset)).fetchall()
+                ranked.append((name, rows))
+            rowids = [r for _, rows in ranked for r, _ in rows]
+            snippets = self._snippets(expression, rowids)
+        forms = match_forms(terms)
+        groups = [Group(name, counts.get(name, 0),
+                        [self._hit(rowid, score, snippets.get(rowid, ""), forms, lang)
+                         for rowid, score in rows])
+                  for name, rows in ranked]
+        return Results(text, terms, sum(counts.values()),
+                       {k: counts[k] for k in KINDS if counts.get(k)}, groups,
+                       time.perf_counter() - started)
+
+    def _counts(self, expression: str) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for (rowid,) in self._db.execute("SELECT rowid FROM search WHERE search MATCH ?",
+                                         (expression,)):
+            counts[self._kinds[bisect_right(self._starts, rowid) - 1]] += 1
+        return counts
+
+    def _snippets(self, expression: str, rowids: list[int]) -> dict[int, str]:
+        if not rowids:
+            return {}
+        low, high = self.ranges.get("quote", (0, -1))
+        marks = f"'{OPEN}', '{CLOSE}'"
+        quotes = [r for r in rowids if low <= r <= high]  # short: shown whole
+        others = [r for r in rowids if not low <= r <= high]
+        found: dict[int, str] = {}
+        for chunk, function in ((quotes, f"highlight(search, 1, {marks})"),
+                                (others, f"snippet(search, 1, {marks}, '…', {SNIPPET_TOKENS})")):
+            if chunk:
+                holes = ", ".join("?" * len(chunk))
+                # only constants and placeholders go into the statement
+                statement = (f"SELECT rowid, {function} FROM search "  # noqa: S608
+                             f"WHERE search MATCH ? AND rowid IN ({holes})")
+                found.update(self._db.execute(statement, (expression, *chunk)))
+        return found
+
+    def _hit(self, rowid: int, score: float, snippet: str,
+             forms: tuple[tuple[str, bool], ...], lang: str) -> Hit:
+        doc = self.docs[rowid - 1]
+        label = pick(doc.labels, lang) or doc.iri
+        if OPEN not in snippet:  # the match is in the name or the context: describe it
+            fallback = pick(doc.texts, lang) or ""
+            snippet = fallback if len(fallback) <= FALLBACK_CHARS else \
+                fallback[:FALLBACK_CHARS].rsplit(" ", 1)[0] + " …"
+        type_label = pick(doc.designation, lang) or self.name(doc.type, lang)
+        return Hit(doc.kind, doc.iri, label, highlight(label, forms), _pieces(snippet),
+                   type_label, self._link(doc.city, lang), self._link(doc.strategy, lang),
+                   self._link(doc.source, lang), round(-score, 4))
+
+    def name(self, value: str, lang: str) -> str:
+        return (pick(self.names.get(value, {}), lang) or "") if value else ""
+
+    def _link(self, value: str, lang: str) -> Link | None:
+        return Link(value, self.name(value, lang) or value) if value else None
+
+
+def _row(rowid: int, doc: Doc) -> tuple[int, str, str, str, str]:
+    name = " ; ".join(doc.name)
+    body = " — ".join(doc.body)
+    context = " ; ".join(doc.context)
+    return (rowid, name + " " + " ".join(folded_words(name)), body,
+            " ".join(folded_words(body)), context + " " + " ".join(folded_words(context)))
+
+
+def _pieces(marked: str) -> list[tuple[str, bool]]:
+    """``a \\x02b\\x03 c`` → [("a ", False), ("b", True), (" c", False)]."""
+    pieces: list[tuple[str, bool]] = []
+    for number, part in enumerate(re.split(f"[{OPEN}{CLOSE}]", marked)):
+        if part:
+            pieces.append((part, number % 2 == 1))
+    return pieces
+
+
+def match_forms(terms: Iterable[Term]) -> tuple[tuple[str, bool], ...]:
+    """What :func:`highlight` looks for: each token folded, and whether it is a prefix."""
+    wanted: dict[tuple[str, bool], None] = {}
+    for term in terms:
+        for variant in term.variants():
+            for number, token in enumerate(variant):
+                wanted[(fold(token), term.prefix and number == len(variant) - 1)] = None
+    return tuple(wanted)
+
+
+def highlight(text: str, forms: tuple[tuple[str, bool], ...]) -> list[tuple[str, bool]]:
+    """``text`` in pieces, the words the query's ``forms`` match marked (as the index
+    matches them: case and accents aside, umlauts also written out, prefixes)."""
+    pieces: list[tuple[str, bool]] = []
+    last = 0
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        plain, written = fold(word), fold(transliterate(word))
+        if any(f == w or (prefix and f.startswith(w)) for f in (plain, written)
+               for w, prefix in forms):
+            if match.start() > last:
+                pieces.append((text[last:match.start()], False))
+            pieces.append((word, True))
+            last = match.end()
+    if last < len(text):
+        pieces.append((text[last:], False))
+    return pieces
+
+
+# --- reading the store ------------------------------------------------------------------------
+
+
+def _values(items: Iterable[str]) -> str:
+    return " ".join(f"<{i}>" for i in items)
+
+
+def _literal(term: object) -> tuple[str, str] | None:
+    if isinstance(term, ox.Literal):
+        return term.value, term.language or ""
+    return None
+
+
+def _keep_least(values: dict[str, str], lang: str, value: str) -> None:
+    """One value per language, the same whatever order the store answers in."""
+    if lang not in values or value < values[lang]:
+        values[lang] = value
+
+
+def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
+    kind_of_class = {c: k for k in KIND_CLASSES for c in KIND_CLASSES[k]}
+    # 1. the resources of each kind and their classes
+    kinds: dict[str, str] = {}
+    classes: dict[str, set[str]] = defaultdict(set)
+    for row in select(store, f"""SELECT ?x ?c WHERE {{ VALUES ?c {{ {_values(kind_of_class)} }}
+            ?x a ?c FILTER(isIRI(?x)) }}"""):
+        x, c = row["x"].value, row["c"].value
+        classes[x].add(c)
+        kind = kind_of_class[c]
+        if x not in kinds or KINDS.index(kind) < KINDS.index(kinds[x]):
+            kinds[x] = kind
+    docs = {x: Doc(kind, x) for x, kind in kinds.items()}
+    # 2. their names and texts
+    label_values: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    props = (*NAME_PROPERTIES, *TEXT_PROPERTIES, DS + "localDesignation")
+    for row in select(store, f"""SELECT ?x ?p ?l WHERE {{ VALUES ?p {{ {_values(props)} }}
+            ?x ?p ?l FILTER(isIRI(?x) && isLiteral(?l)) }}"""):
+        doc = docs.get(row["x"].value)
+        found = _literal(row["l"])
+        if doc is None or found is None:
+            continue
+        value, lang = normalise(found[0]), found[1]
+        prop = row["p"].value
+        if prop in LABEL_PROPERTIES:
+            _keep_least(label_values[doc.iri][prop], lang, value)
+        if prop == DS + "localDesignation":
+            _keep_least(doc.designation, lang, value)
+            doc.context.append(value)
+        elif prop in TEXT_PROPERTIES:
+            doc.body.append(value)
+            if prop == DCT + "description" or prop == SKOS + "definition":
+                _keep_least(doc.texts, lang, value)
+        else:
+            doc.name.append(value)
+    for x, by_prop in label_values.items():
+        for prop in LABEL_PROPERTIES:
+            if prop in by_prop:
+                docs[x].labels = dict(by_prop[prop])
+                break
+    for doc in docs.values():  # a stable order of the texts (the store's order is not)
+        doc.name.sort()
+        doc.body.sort()
+    # 3. what each is (a concept or a class)
+    types: dict[str, str] = {}
+    for row in select(store, f"""SELECT ?x ?t WHERE {{ VALUES ?p {{ {_values(TYPE_PROPERTIES)} }}
+            ?x ?p ?t FILTER(isIRI(?x) && isIRI(?t)) }} ORDER BY ?x ?t"""):
+        types.setdefault(row["x"].value, row["t"].value)
+    general = {DS + "StrategyElement", ORG + "Organization"}
+    for x, doc in docs.items():
+        specific = sorted(c for c in classes[x] if kind_of_class.get(c) == doc.kind)
+        narrow = [c for c in specific if c not in general] or specific
+        doc.type = types.get(x) or (narrow[0] if doc.kind in ("element", "goal", "body")
+                                    else "")
+    # 4. what each belongs to: a strategy, a municipality
+    parents: dict[str, list[str]] = defaultdict(list)
+    up = _values(p for p, down in UP_LINKS if not down)
+    down = _values(p for p, down in UP_LINKS if down)
+    for row in select(store, f"""SELECT ?c ?o WHERE {{
+            {{ VALUES ?p {{ {up} }} ?c ?p ?o }} UNION {{ VALUES ?p {{ {down} }} ?o ?p ?c }}
+            FILTER(isIRI(?c) && isIRI(?o)) }}"""):
+        parents[row["c"].value].append(row["o"].value)
+    for values in parents.values():
+        values.sort()
+    for doc in docs.values():
+        if doc.kind != "theme":
+            doc.strategy, doc.city = _owners(doc.iri, kinds, parents)
+        if doc.kind in ("municipality", "strategy"):  # not itself
+            doc.city, doc.strategy = ("" if doc.kind == "municipality" else doc.city), ""
+    # 5. quotes
+    quotes: list[Doc] = []
+    seen: set[tuple[str, str]] = set()
+    for row in select(store, """SELECT ?h ?q ?src WHERE { ?h ds:evidence ?e . ?e ds:quote ?q
+            OPTIONAL { ?e dct:source ?src FILTER(isIRI(?src)) } FILTER(isIRI(?h)) }"""):
+        holder, found = row["h"].value, _literal(row["q"])
+        if found is None or (holder, found[0]) in seen:
+            continue
+        seen.add((holder, found[0]))
+        owner = docs.get(holder)
+        strategy, city = (owner.strategy, owner.city) if owner else \
+            _owners(holder, kinds, parents)
+        if owner and owner.kind == "strategy":
+            strategy = holder
+        if owner and owner.kind == "municipality":
+            city = holder
+        quote = Doc("quote", holder, texts={found[1]: normalise(found[0])}, city=city,
+                    strategy=strategy, source=row["src"].value if "src" in row else "")
+        quote.body.append(normalise(found[0]))
+        quotes.append(quote)
+    quotes.sort(key=lambda q: (q.iri, q.body[0]))
+    # 6. names of what hits point to: cities, strategies, holders of quotes, sources, types
+    names: dict[str, dict[str, str]] = {x: d.labels for x, d in docs.items() if d.labels}
+    wanted = {q.source for q in quotes} | {q.iri for q in quotes if q.iri not in names} | \
+        {d.type for d in docs.values() if d.type}
+    wanted.discard("")
+    for lang in LANGUAGES:
+        for value, label in labels(store, wanted, lang).items():
+            names.setdefault(value, {})[lang] = label
+    for quote in quotes:
+        quote.labels = names.get(quote.iri, {})
+    # 7. the context of every row: the names of its city, its strategy (and a quote's holder)
+    for doc in [*docs.values(), *quotes]:
+        related = {doc.city, doc.strategy} - {"", doc.iri}
+        if doc.kind == "quote":
+            related.add(doc.iri)
+        for value in sorted(related):
+            doc.context.extend(sorted(set(names.get(value, {}).values())))
+    ordered = sorted(docs.values(), key=lambda d: (KINDS.index(d.kind), d.iri))
+    return [*ordered, *quotes], names
+
+
+def _owners(start: str, kinds: dict[str, str], parents: dict[str, list[str]]
+            ) -> tuple[str, str]:
+    """The nearest strategy and municipality above ``start`` (breadth first); a strategy's
+    municipality is the one that owns it."""
+    strategy = city = ""
+    seen = {start}
+    level = [start]
+    for _ in range(16):
+        following: list[str] = []
+        for node in level:
+            kind = kinds.get(node)
+            if kind == "strategy" and not strategy:
+                strategy = node
+            if kind == "municipality" and not city:
+                city = node
+            for parent in parents.get(node, ()):
+                if parent not in seen:
+                    seen.add(parent)
+                    following.append(parent)
+        if (strategy and city) or not following:
+            break
+        level = following
+    if strategy and strategy != start:  # the municipality that owns the strategy
+        city = _owners(strategy, kinds, parents)[1] or city
+    return strategy, city
+
+
+# --- one index per store ----------------------------------------------------------------------
+
+_INDEXES: weakref.WeakKeyDictionary[Store, SearchIndex] = weakref.WeakKeyDictionary()
+_BUILDING = threading.Lock()
+
+
+def index_for(store: Store) -> SearchIndex:
+    """The index of ``store``, built once (the store does not change while it is served)."""
+    with _BUILDING:
+        index = _INDEXES.get(store)
+        if index is None:
+            index = _INDEXES[store] = SearchIndex.build(store)
+        return index
