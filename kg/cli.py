@@ -6,6 +6,7 @@ It knows nothing of the web: the ``serve`` command is added to this group by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -26,7 +27,7 @@ from kg.queries import load_queries
 from kg.sparql import run_query, serialize_solutions, serialize_triples
 from kg.stats import instances_per_class, triples_per_graph
 from kg.store import Store
-from kg.submission import SubmissionError, validate_files
+from kg.submission import SubmissionError, file_type_error, sniff_file_type, validate_files
 from kg.validate import ValidationReport, validate_data
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
@@ -93,13 +94,18 @@ def check(root: str | None, quiet: bool, lang: str, infos: bool) -> None:
     Exit 0 when all is well, 1 on any shape violation or failing query, 2 when a file cannot
     be read.
     """
-    project = project_at(root)
+    sys.exit(EXIT_OK if run_check(project_at(root), quiet, lang, infos) else EXIT_VIOLATIONS)
+
+
+def run_check(project: Project, quiet: bool, lang: str = "en", infos: bool = False,
+              warnings: bool = True) -> bool:
+    """Load everything, validate data/ and run every query; True when all is well."""
     store = load_store(project, quiet)
     if not quiet:
         click.echo("Validating data/ against shapes/ …", err=True)
     report = validate_data(store, lang=lang)
     assert report is not None  # no cache: always validated
-    print_text_report(report, "data/", infos)
+    print_text_report(report, "data/", infos, warnings)
     failed = not report.conforms
     try:
         queries = load_queries(project.queries_dir)
@@ -116,8 +122,9 @@ def check(root: str | None, quiet: bool, lang: str, infos: bool) -> None:
         rows = int(bool(result)) if isinstance(result, ox.QueryBoolean) else len(list(result))
         mark = "ok" if rows else "NO ROWS"
         failed = failed or not rows
-        click.echo(f"query {query.name}: {rows} rows  {mark}")
-    sys.exit(EXIT_VIOLATIONS if failed else EXIT_OK)
+        if warnings or not rows:
+            click.echo(f"query {query.name}: {rows} rows  {mark}")
+    return not failed
 
 
 # --- validate ----------------------------------------------------------------------------
@@ -140,15 +147,7 @@ def validate_command(files: tuple[str, ...], root: str | None, output: str, lang
     when they conform, 1 on violations (warnings do not count), 2 when a file cannot be read.
     """
     project = project_at(root)
-    parts: list[tuple[str, str, bytes]] = []
-    for name in files:
-        path = Path(name)
-        if not path.is_file():
-            fail(f"{name}: no such file")
-        try:
-            parts.append((name, syntax_for_path(path).name, path.read_bytes()))
-        except (KGError, OSError) as err:
-            fail(str(err))
+    parts = [read_part(name, lang) for name in files]
     store = load_store(project, quiet=True)
     try:  # parsed and validated in a confined process, with the service's code
         report = validate_files(store, parts, lang=lang, with_data=not without_graph).report
@@ -165,16 +164,47 @@ def validate_command(files: tuple[str, ...], root: str | None, output: str, lang
     sys.exit(EXIT_OK if report.conforms else EXIT_VIOLATIONS)
 
 
-def print_text_report(report: ValidationReport, what: str, infos: bool = True) -> None:
+def read_part(name: str, lang: str = "en") -> tuple[str, str, bytes]:
+    """A file to validate: (name, syntax, bytes); the syntax from the suffix (RDF, or csv
+    and xlsx for the spreadsheet template). A file that is no RDF (an image, a PDF, an
+    office document …) is named as such, with what to do instead."""
+    path = Path(name)
+    if not path.is_file():
+        fail(f"{name}: no such file")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        fail(f"{name}: {err.strerror}")
+    kind = sniff_file_type(data)
+    if kind is not None and kind.usable:
+        return name, "xlsx", data
+    if kind is not None:
+        err = file_type_error(kind, lang)
+        fail(f"{name}: {err.message} {err.context['advice']}")
+    if path.suffix.lower() in (".csv", ".tsv"):
+        return name, "csv", data
+    try:
+        return name, syntax_for_path(path).name, data
+    except KGError as err:
+        fail(str(err))
+
+
+def print_text_report(report: ValidationReport, what: str, infos: bool = True,
+                      warnings: bool = True) -> None:
     counts = report.counts()
     verdict = "conforms" if report.conforms else "does not conform"
     click.echo(f"{what} {verdict}: {counts['Violation']} violations, {counts['Warning']} "
                f"warnings, {counts['Info']} infos")
     colours = {"Violation": "red", "Warning": "yellow", "Info": "blue"}
     for result in report.results:
-        if result.severity == "Info" and not infos:
+        if (result.severity == "Info" and not infos) or (
+                result.severity == "Warning" and not warnings):
             continue
-        click.secho(f"{result.severity}: {result.focus_node}", fg=colours[result.severity])
+        line = getattr(result, "line", None)
+        where = f"  (line {line}" + (f", column {result.column})"  # type: ignore[attr-defined]
+                                     if getattr(result, "column", None) else ")") if line else ""
+        click.secho(f"{result.severity}: {result.focus_node}{where}",
+                    fg=colours[result.severity])
         if result.path:
             click.echo(f"  path:    {result.path}")
         if result.value:
@@ -323,22 +353,129 @@ def stats(root: str | None, output: str) -> None:
 @quiet_option
 @click.option("--to", "target", required=True, metavar="URL",
               help="Graph Store Protocol endpoint of the target store, e.g. "
-              "http://127.0.0.1:7878/store (oxigraph serve) or http://host:3030/ds/data "
-              "(Fuseki).")
+              "http://127.0.0.1:7878/store (oxigraph serve), http://host:3030/ds/data "
+              "(Fuseki) or http://host:8890/sparql-graph-crud-auth (Virtuoso).")
 @click.option("--timeout-s", type=float, default=60.0, show_default=True,
               help="Time limit of each PUT request, in seconds.")
-def load_command(root: str | None, quiet: bool, target: str, timeout_s: float) -> None:
+@click.option("--user", envvar="DIGISTRAT_STORE_USER", metavar="NAME",
+              help="Log in to the store as NAME when it asks (HTTP Digest or Basic); the "
+              "password is read from the environment variable DIGISTRAT_STORE_PASSWORD. "
+              "Env: DIGISTRAT_STORE_USER.")
+def load_command(root: str | None, quiet: bool, target: str, timeout_s: float,
+                 user: str | None) -> None:
     """Push the dataset into a SPARQL store: one HTTP PUT per named graph (SPARQL 1.1
     Graph Store HTTP Protocol), replacing each graph's content there.
 
     Then serve it with ``digistrat serve --sparql-endpoint URL`` (the store's query URL).
+    A store that needs a login (Virtuoso) gets the user from --user or
+    DIGISTRAT_STORE_USER and the password from DIGISTRAT_STORE_PASSWORD (never from the
+    command line, where other users of the machine could read it); see docs/deploy.md.
     """
+    import os
+
     from kg.remote import push_dataset
 
+    password = os.environ.get("DIGISTRAT_STORE_PASSWORD")
+    if user and not password:
+        fail(f"--user {user}: set the password in DIGISTRAT_STORE_PASSWORD")
     project = project_at(root)
     store = load_store(project, quiet)
     try:
-        count = push_dataset(store, target, progress=progress_printer(quiet), timeout_s=timeout_s)
+        count = push_dataset(store, target, progress=progress_printer(quiet),
+                             timeout_s=timeout_s, user=user or None, password=password)
     except KGError as err:
         fail(str(err))
     click.echo(f"Wrote {count} named graphs ({len(store):,} triples) to {target}")
+
+
+# --- import ------------------------------------------------------------------------------
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@root_option
+@quiet_option
+@click.option("--lang", type=click.Choice(["en", "de"]), default="en", show_default=True,
+              help="Language of the messages.")
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+def import_command(file: str, root: str | None, quiet: bool, lang: str, dry_run: bool) -> None:
+    """Put a conforming submission FILE (Turtle, JSON-LD, … or a spreadsheet of the
+    template) into data/: the file of its municipality is extended (or created), then
+    ``check`` runs; if it fails, data/ is restored.
+
+    The submission is validated first, in the context of the graph (as ``validate`` does);
+    it must conform. Its resources must be new to the graph (a source the graph already
+    describes in the same words is left out). The data file is written to a temporary file
+    and moved into place, so data/ is never half-written. Exit 0 when imported, 1 when the
+    submission or the check fails, 2 when the file cannot be read or its resources clash.
+    """
+    import datetime as dt
+
+    from kg.intake import ImportConflictError, IntakeError, plan_import
+
+    project = project_at(root)
+    part = read_part(file, lang)
+    store = load_store(project, quiet=True)
+    try:
+        result = validate_files(store, [part], lang=lang, return_data=True)
+    except SubmissionError as err:
+        fail(err.located())
+    except KGError as err:
+        fail(str(err))
+    if not result.report.conforms:
+        print_text_report(result.report, file)
+        click.secho("not imported: the submission does not conform; nothing was written",
+                    fg="red", err=True)
+        sys.exit(EXIT_VIOLATIONS)
+    assert result.data is not None
+    try:
+        plan = plan_import(store, result.data, Path(file).name, dt.date.today().isoformat())
+    except ImportConflictError as err:
+        fail(f"not imported: {err}")
+    except IntakeError as err:
+        fail(f"not imported: {err.localized(lang)}")
+    relative = project.relative(plan.target)
+    click.echo(f"{relative}: {'created' if plan.created else 'extended'}, "
+               f"+{plan.triples} triples, {len(plan.added)} new resources")
+    for iri in plan.added:
+        click.echo(f"  + {iri}")
+    for iri in plan.kept:
+        click.echo(f"  = {iri} (already in the graph, left as it is)")
+    if dry_run:
+        click.echo("dry run: nothing written")
+        return
+    write_atomically(plan.target, plan.text)
+    if not quiet:
+        click.echo("Running check …", err=True)
+    if not run_check(project, quiet=True, lang=lang, warnings=False):
+        if plan.original is None:
+            plan.target.unlink()
+        else:
+            write_atomically(plan.target, plan.original)
+        click.secho(f"check failed: {relative} restored; nothing imported", fg="red", err=True)
+        sys.exit(EXIT_VIOLATIONS)
+    old = 0 if plan.original is None else plan.original.count("\n")
+    click.echo(f"imported: {relative} now has {plan.text.count(chr(10))} lines "
+               f"(+{plan.text.count(chr(10)) - old}); check passed")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and move it into place."""
+    import os
+    import tempfile
+
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise

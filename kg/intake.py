@@ -760,3 +760,132 @@ def lookup_from(municipalities: Iterable[tuple[str, str]], bodies: Iterable[tupl
                 names.setdefault(" ".join(name.lower().split()), value)
         lookup.concepts[field_name] = names
     return lookup
+
+
+# --- the way in: a conforming submission into data/ -------------------------------------------
+
+
+@dataclass
+class ImportPlan:
+    """What ``digistrat import`` writes: one data file, created or extended."""
+
+    target: Any  # pathlib.Path of the data file
+    created: bool
+    text: str  # the file's whole new content
+    original: str | None  # its content before (None when created)
+    added: list[str] = field(default_factory=list)  # new resources (IRIs)
+    kept: list[str] = field(default_factory=list)  # already in the graph with these triples
+    triples: int = 0
+
+
+class ImportConflictError(KGError):
+    """The submission describes resources the graph already describes otherwise."""
+
+    def __init__(self, iris: list[str]) -> None:
+        super().__init__("these resources are already in the graph with other statements; "
+                         "one resource is described in one file only (docs/model.md): "
+                         + ", ".join(iris))
+        self.iris = iris
+
+
+_PREFIX_LINE = re.compile(r"^\s*@prefix\s+([A-Za-z0-9_.\-]*):\s*<([^>]*)>\s*\.\s*$", re.M)
+_BASE_LINE = re.compile(r"^\s*@base\s*<([^>]*)>\s*\.\s*$", re.M)
+
+
+def plan_import(store: Any, graph: Graph, source_name: str, today: str) -> ImportPlan:
+    """Where ``graph`` (a conforming submission) goes in ``data/`` and the text to write.
+
+    The file is the one that describes the municipality the submission's strategies belong
+    to (``ds:ownedBy``), or a new ``data/{name}.ttl`` for a municipality the submission
+    describes itself. A resource the graph already describes is left out when the graph
+    already holds each of its statements (a shared source), and refused otherwise.
+    """
+    from pathlib import Path
+
+    from kg.rdfio import to_ox
+
+    subjects = {s for s in graph.subjects() if isinstance(s, URIRef)}
+    owners = {o for o in graph.objects(None, DS.ownedBy) if isinstance(o, URIRef)}
+    owners |= {s for s in graph.subjects(RDF.type, DS.Municipality) if isinstance(s, URIRef)}
+    if len(owners) != 1:
+        raise IntakeError("The submission must concern exactly one municipality "
+                          "(ds:ownedBy); it names {count}.", count=len(owners))
+    owner = next(iter(owners))
+    kept, conflicts = [], []
+    for subject in sorted(subjects, key=str):
+        existing = set(store.ox.quads_for_pattern(to_ox(subject), None, None, None))
+        if not existing:
+            continue
+        known = {(q.predicate, q.object) for q in existing}
+        mine = [(p, o) for p, o in graph.predicate_objects(subject)]
+        if all(not isinstance(o, BNode) and (to_ox(p), to_ox(o)) in known for p, o in mine):
+            kept.append(str(subject))
+        else:
+            conflicts.append(str(subject))
+    if conflicts:
+        raise ImportConflictError(conflicts)
+    new = Graph()
+    bind_prefixes(new.namespace_manager)
+    for prefix, namespace in CONTEXT.items():
+        if not prefix.startswith("@"):
+            new.bind(prefix, namespace, override=True, replace=True)
+    todo = [s for s in subjects if str(s) not in kept]
+    seen: set[Node] = set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        for p, o in graph.predicate_objects(node):
+            new.add((node, p, o))
+            if isinstance(o, BNode):
+                todo.append(o)
+    added = sorted(str(s) for s in subjects if str(s) not in kept)
+    root = store.project.root
+    described = [info for info in store.graphs if info.file.startswith("data/")
+                 and any(True for _ in store.ox.quads_for_pattern(
+                     to_ox(owner), None, None, ox_graph(info.iri)))]
+    if owner in subjects and str(owner) not in kept:
+        label = graph.value(owner, SKOS.prefLabel)
+        name = slugify(str(label or str(owner).rsplit("/", 1)[-1]), 5)
+        target = Path(root) / "data" / f"{name}.ttl"
+        if target.exists():
+            raise IntakeError("data/{name}.ttl exists already and describes another "
+                              "municipality; rename one of them.", name=name)
+        text = to_turtle(new).replace(
+            "# Made with the " + FORM_GENERATOR, f"# Imported from {source_name} on {today} "
+            "with `digistrat import`; made with the " + FORM_GENERATOR, 1)
+        return ImportPlan(target, True, text, None, added, kept, len(new))
+    if not described:
+        raise IntakeError("No file in data/ describes the municipality {iri}.",
+                          iri=str(owner))
+    target = Path(root) / described[0].file
+    original = target.read_text(encoding="utf-8")
+    return ImportPlan(target, False, original.rstrip("\n") + "\n\n" + _block(
+        new, original, source_name, today), original, added, kept, len(new))
+
+
+def ox_graph(iri: str) -> Any:
+    import pyoxigraph as ox
+
+    return ox.NamedNode(iri)
+
+
+def _block(graph: Graph, original: str, source_name: str, today: str) -> str:
+    """Turtle for the end of an existing file: only the prefixes (and base) it lacks."""
+    declared = dict(_PREFIX_LINE.findall(original))
+    bases = _BASE_LINE.findall(original)
+    body = _relative(graph.serialize(format="turtle", base=str(ID)), str(ID))
+    lines = []
+    for line in body.split("\n"):
+        prefix = _PREFIX_LINE.match(line)
+        if prefix and declared.get(prefix.group(1)) == prefix.group(2):
+            continue
+        base = _BASE_LINE.match(line)
+        if base and bases and bases[-1] == base.group(1):
+            continue
+        lines.append(line)
+    rule = "# " + "=" * 93
+    return "\n".join([rule, f"# Imported from {source_name} on {today} with `digistrat "
+                      "import` (made with the " + FORM_GENERATOR + " or checked at "
+                      "/validate)", rule, *lines]).rstrip("\n") + "\n"
