@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Graph
 
 from kg.project import Project
 from kg.queries import NamedQuery, load_queries
 from kg.sparql import run_query
 from kg.store import Store
-from kg.validate import validate
+from kg.validate import ValidationReport, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 
 QUERIES = load_queries(ROOT / "queries")
 
 
+@cache
+def data_validation(store: Store) -> tuple[Graph, ValidationReport]:
+    """The data layer and its validation (+ the ontology) against the shapes, once per run
+    (tests/test_cross_engine.py compares it with a second engine)."""
+    data = store.layer_graph("data")
+    return data, validate(data, store.layer_graph("shapes"),
+                          context=store.layer_graph("ontology"))
+
+
 def test_data_conforms_to_the_shapes(store: Store) -> None:
-    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
-                      context=store.layer_graph("ontology"))
+    _, report = data_validation(store)
     violations = [r for r in report.results if r.severity == "Violation"]
     assert violations == []
 

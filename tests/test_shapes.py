@@ -27,7 +27,7 @@ from rdflib.term import Node
 from kg.project import Project
 from kg.rdfio import graph_from_quads, parse_file
 from kg.store import Store
-from kg.validate import validate
+from kg.validate import ValidationReport, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 SHAPES_DIR = ROOT / "shapes"
@@ -59,10 +59,17 @@ def ontology_graph() -> Graph:
     return project_store().layer_graph("ontology")
 
 
+@cache
+def case_validation(path: Path) -> tuple[Graph, ValidationReport]:
+    """One case file's data graph and its validation (+ ontology + vocab) against all
+    shapes, with the project's engine; once per run (tests/test_cross_engine.py uses it too)."""
+    data = graph_from_quads(parse_file(path))
+    return data, validate(data, shapes_graph(), context=ontology_graph())
+
+
 def validate_case(path: Path) -> Graph:
     """Validate one file (+ ontology + vocab) against all shapes, with the project's engine."""
-    data = graph_from_quads(parse_file(path))
-    return validate(data, shapes_graph(), context=ontology_graph()).graph
+    return case_validation(path)[1].graph
 
 
 @dataclass(frozen=True)
