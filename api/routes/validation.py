@@ -374,6 +374,7 @@ async def read_submission_body(request: Request, settings: Settings, language: L
         body = await read_bounded(request, limit * 2 + FORM_OVERHEAD_BYTES, "max_upload_bytes")
         fields = await read_form(request, body, limit * 2)
         language = choose_lang(request, fields.get("lang"))
+        request.state.form_language = language  # for the page an error answers with
         syntax_name = str(fields.get("syntax") or "auto")
         text = str(fields.get("data") or "")
         if "file" in fields:
@@ -434,6 +435,7 @@ async def validate_endpoint(request: Request, settings: SettingsDep,
         result = await run_validation(request, settings, data, syntax, language.code)
     except (ApiError, KGError) as caught:
         err = api_error(caught)
+        language = getattr(request.state, "form_language", language)
         if output in ("html", "print") and err.status < 500:
             return page(request, language, status=err.status, error=err, text=text,
                         chosen_syntax=syntax_name)

@@ -41,8 +41,8 @@ def test_paste_shows_the_report_grouped_with_shape_links(browser: Any, server: s
         verdict = page.locator("#report .verdict")
         verdict.wait_for()
         assert verdict.get_attribute("data-conforms") == "false"
-        assert page.locator("#report section.resource").count() == 1
-        focus = page.locator("#report section.resource h3 code").inner_text()
+        assert page.locator("#report section.resource.has-violation").count() == 1
+        focus = page.locator("#report section.resource.has-violation h3 code").inner_text()
         assert focus.endswith("strategy/corpus-dangling-2030")
         link = page.locator('#report a.message[href="/shapes#Strategy-lifecycleStatus"]')
         assert link.count() >= 1
