@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import install_error_handlers
 from api.http import HttpHygiene
 from api.rendering import STATIC_DIR
-from api.routes import meta, pages, resources, search, sparql, validation
+from api.routes import meta, pages, resources, search, sparql, tables, validation
 from api.settings import Settings
 from kg.endpoint import LocalEndpoint, QueryBackend, QueryPoolSettings
 from kg.project import Project
@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                                            store=lambda: app.state.store))
     app.include_router(validation.router)
     app.include_router(pages.router)
+    app.include_router(tables.router)
     app.include_router(search.router)
     app.include_router(resources.router)  # last: it answers the dataset's IRI space
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -20,7 +20,7 @@ from kg.coverage import coverage
 from kg.export import dump
 from kg.formats import DUMPS, syntax_named
 from kg.store import Store
-from kg.views import common, municipality, overview, resource, strategy
+from kg.views import common, municipality, overview, resource, strategy, tables
 
 router = APIRouter()
 
@@ -30,29 +30,39 @@ router = APIRouter()
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, store: StoreDep) -> HTMLResponse:
-    lang = page_lang(request)
-    munis = municipality.municipalities(store, lang)
-    strategies = strategy.strategies(store, lang)
-    by_muni: dict[str, list[strategy.StrategySummary]] = {}
-    for item in strategies:
-        by_muni.setdefault(item.municipality, []).append(item)
-    statuses = common.labels(store, {s.status for s in strategies if s.status}, lang)
-    return render(request, "home.html", {"municipalities": munis, "by_muni": by_muni,
-                                         "statuses": statuses,
-                                         "count": len(strategies)})
+    """Every municipality by everyday name with its strategies (newest first, undated last),
+    and the latest adoptions, from the tables built once per store (kg.views.tables)."""
+    t = tables.tables(store, page_lang(request))
+    orphans = [s for s in t.strategies.values() if s.city is None]
+    return render(request, "home.html", {
+        "t": t, "municipalities": t.sorted_municipalities(), "count": len(t.strategies),
+        "latest": tables.latest_adoptions(t), "orphans": orphans})
 
 
 # --- comparison and timeline ------------------------------------------------------------------
 
 
-@router.get("/-/compare", response_class=HTMLResponse)
-def compare(request: Request, store: StoreDep) -> HTMLResponse:
-    matrix = overview.comparison(store, page_lang(request))
-    used = {theme for (_, theme) in matrix.cells}
-    themes = [t for t in matrix.themes if t[0] in used]
-    unused = [t for t in matrix.themes if t[0] not in used]
-    return render(request, "compare.html", {"matrix": matrix, "themes": themes,
-                                            "unused": unused})
+@router.get("/-/compare", response_class=Response)
+def compare(request: Request, store: StoreDep) -> Response:
+    """Municipalities × themes, filtered by country, level and theme; as CSV and JSON."""
+    t = tables.tables(store, page_lang(request))
+    try:
+        view = tables.matrix_view(t, [(k, v) for k, v in request.query_params.multi_items()
+                                      if k not in ("lang", "format")])
+    except tables.BadParameterError as err:
+        raise ApiError(400, "bad-request", str(err)) from None
+    fmt = request.query_params.get("format", "").strip().lower()
+    if fmt == "csv":
+        return Response(tables.matrix_csv(view), media_type=tables.TABLE_FORMATS["csv"],
+                        headers={"Vary": VARY, "Content-Disposition":
+                                 'attachment; filename="compare.csv"'})
+    if fmt == "json":
+        return Response(tables.dumps(tables.matrix_json(view)),
+                        media_type=tables.TABLE_FORMATS["json"], headers={"Vary": VARY})
+    if fmt not in ("", "html"):
+        raise ApiError(400, "bad-request", f"unknown format {fmt!r}",
+                       known=["html", *tables.TABLE_FORMATS])
+    return render(request, "compare.html", {"view": view})
 
 
 @router.get("/-/timeline", response_class=HTMLResponse)
@@ -60,7 +70,8 @@ def timeline(request: Request, store: StoreDep) -> HTMLResponse:
     lang = page_lang(request)
     items = strategy.strategies(store, lang)
     munis = municipality.municipalities(store, lang)
-    return render(request, "timeline.html", overview.timeline_layout(items, munis))
+    return render(request, "timeline.html", {**overview.timeline_layout(items, munis),
+                                             "owner_name": tables.tables(store, lang).owner_name})
 
 
 # --- downloads, catalogue, VoID, context, sitemap -----------------------------------------------
@@ -95,7 +106,9 @@ def download_files(store: Store) -> list[dict[str, Any]]:
 @router.get("/-/coverage", response_class=HTMLResponse)
 def coverage_page(request: Request, store: StoreDep) -> HTMLResponse:
     """Counts by country and the known missing facts (the same report as ``digistrat stats``)."""
-    return render(request, "coverage.html", {"report": coverage(store)})
+    return render(request, "coverage.html", {
+        "report": coverage(store),
+        "owner_name": tables.tables(store, page_lang(request)).owner_name})
 
 
 @router.get("/-/downloads", response_class=HTMLResponse)

@@ -183,17 +183,20 @@ def matrix_from_store(store: Store) -> dict[tuple[str, str], set[str]]:
 
 
 def test_comparison_matrix_cells(client: TestClient, store: Store) -> None:
+    """Each count of the matrix (a row per municipality) is the number of its strategies
+    and elements on the theme, and opens them in the theme's view (tests/api/test_tables.py
+    checks the matrix further)."""
     expected = matrix_from_store(store)
     assert expected
     html = client.get("/-/compare", headers=HTML).text
     found = {}
-    for muni, theme, body in re.findall(
-            r'<td class="cell[^"]*" data-municipality="([^"]+)" data-theme="([^"]+)" '
-            r'data-count="\d+">(.*?)</td>', html, re.S):
-        links = set(re.findall(r'<li><a href="([^"]+)"', body))
-        if links:
-            found[(muni, theme)] = links
-    assert found == {k: {local(x) for x in v} for k, v in expected.items()}
+    for muni, body in re.findall(r'<tr><th scope="row" data-iri="([^"]+)">(.*?)</tr>', html,
+                                 re.S):
+        for theme, key, count in re.findall(r'<a href="/-/themes/([^"#]+)#([^"]+)">(\d+)</a>',
+                                            body):
+            assert muni.endswith("/" + key)
+            found[(muni, BASE + "vocab/theme/" + theme)] = int(count)
+    assert found == {k: len(v) for k, v in expected.items()}
 
 
 def test_timeline_has_a_point_per_dated_strategy(client: TestClient, store: Store) -> None:

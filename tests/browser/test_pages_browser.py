@@ -66,28 +66,22 @@ def test_comparison_matrix_shows_the_right_cells(page, server, store: Store) -> 
     for row in select(store, """SELECT ?m ?t ?x WHERE { ?s a ds:Strategy ; ds:ownedBy ?m .
             ?x dct:subject ?t .
             FILTER(?x = ?s || EXISTS { ?x (ds:isElementOf|^ds:hasElement)+ ?s }) }"""):
-        expected[(row["m"], row["t"])].add(local(row["x"]))
+        expected[(row["m"].rsplit("/", 1)[1], row["t"].rsplit("/", 1)[1])].add(local(row["x"]))
     assert expected
     page.goto(server + "/-/compare")
-    cells = page.locator("td.cell.hit")
-    shown: dict[tuple[str, str], set[str]] = {}
+    cells = page.locator("table.matrix tbody td a")
+    shown: dict[tuple[str, str], int] = {}
     for index in range(cells.count()):
-        cell = cells.nth(index)
-        key = (cell.get_attribute("data-municipality"), cell.get_attribute("data-theme"))
-        assert cell.locator("summary").inner_text().strip() == str(len(expected[key]))
-        shown[key] = {a.get_attribute("href") for a in cell.locator("a").all()}
-    assert shown == expected
-    # opening a cell shows the elements behind it; following one opens its page
-    (muni, theme), links = sorted(expected.items())[0]
-    cell = page.locator(f'td.cell[data-municipality="{muni}"][data-theme="{theme}"]')
-    cell.locator("summary").click()
-    first = cell.locator("li a").first
-    assert first.is_visible()
-    target = first.get_attribute("href")
-    assert target in links
-    first.click()
-    page.wait_for_url(server + target)
-    assert page.locator("h1").is_visible()
+        theme, key = cells.nth(index).get_attribute("href").split("/-/themes/", 1)[1].split("#")
+        shown[(key, theme)] = int(cells.nth(index).inner_text())
+    assert shown == {k: len(v) for k, v in expected.items()}
+    # a count opens the municipality's elements on the theme
+    (key, theme), links = sorted(expected.items())[0]
+    page.locator(f'table.matrix a[href="/-/themes/{theme}#{key}"]').click()
+    page.wait_for_url(server + f"/-/themes/{theme}#{key}")
+    section = page.locator(f"section#{key}")
+    assert section.is_visible()
+    assert links <= {a.get_attribute("href") for a in section.locator("li a").all()}
 
 
 def test_timeline_and_diagram_render(page, server, store: Store) -> None:  # type: ignore[no-untyped-def]
