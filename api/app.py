@@ -8,6 +8,7 @@ starts or closes them.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,26 +22,28 @@ from api.rendering import STATIC_DIR
 from api.routes import meta, pages, resources, search, sparql, tables, validation
 from api.settings import Settings
 from kg.endpoint import LocalEndpoint, QueryBackend, QueryPoolSettings
+from kg.errors import KGError
 from kg.project import Project
 from kg.remote import RemoteEndpoint, RemoteStore
 from kg.store import Store
 from kg.submission import ValidationPool
 from kg.workers import MemoryWatchdog
 
+log = logging.getLogger("digistrat")
+
 
 def start_services(app: FastAPI) -> None:
     """Start the query backend and the validation pool the settings ask for."""
     state = app.state
     settings: Settings = state.settings
-    store: Store = state.store
+    store: Store | RemoteStore = state.store
     backend: QueryBackend
     store_path = str(store.path) if store.path else None
     if settings.sparql_endpoint:
-        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000,
-                                graphs=store.graph_iris())
+        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000)
         remote.start_checker(memory_mb=settings.query_worker_memory_mb)
-        if not isinstance(store, RemoteStore):
-            state.store = RemoteStore.wrap(store, remote)
+        # every read goes to the remote store: pages, tables, reports, dumps, validation
+        store = state.store = RemoteStore(remote, store.project)
         backend = remote
     else:
         backend = LocalEndpoint(store.ox, QueryPoolSettings(
@@ -50,12 +53,17 @@ def start_services(app: FastAPI) -> None:
             service_allowlist=settings.service_allowlist),
             store_path=store_path)
     state.query_backend = backend
-    state.validation_pool = ValidationPool(
-        store, workers=settings.validation_workers, queue_limit=settings.validation_queue_limit,
-        memory_mb=settings.validation_worker_memory_mb,
-        store_path=store_path)
-    state.memory_watchdog = MemoryWatchdog(
-        [*backend.pools(), *state.validation_pool.pools()], settings.memory_budget_mb)
+    try:
+        state.validation_pool = ValidationPool(
+            store, workers=settings.validation_workers,
+            queue_limit=settings.validation_queue_limit,
+            memory_mb=settings.validation_worker_memory_mb, store_path=store_path)
+    except KGError as err:  # a remote store out of reach: /validate says so (503)
+        log.error("validation is unavailable: %s", err)
+        state.validation_pool = None
+    pools = state.validation_pool.pools() if state.validation_pool is not None else []
+    state.memory_watchdog = MemoryWatchdog([*backend.pools(), *pools],
+                                           settings.memory_budget_mb)
     state.search_index = search.build_index(state.store)  # kg/search.py
 
 
@@ -81,8 +89,11 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                project: Project | None = None) -> FastAPI:
     """The service over ``store`` (loaded from ``project`` when not given)."""
     settings = settings or Settings.from_env()
-    if store is None:
+    if store is None and not settings.sparql_endpoint:
         store = Store.load(project or Project.locate())
+    if store is None:  # a remote store: no local data is loaded (see start_services)
+        store = RemoteStore(RemoteEndpoint(settings.sparql_endpoint),
+                            project or Project.locate())
     app = FastAPI(title="digistrat", version="0.1.0", docs_url="/-/api", redoc_url=None,
                   openapi_url="/-/openapi.json", lifespan=lifespan)
     app.state.settings = settings

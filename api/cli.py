@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.settings import Settings, parse_setting
@@ -53,7 +54,10 @@ def _setting_options(command: Callable[..., None]) -> Callable[..., None]:
 def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: object) -> None:
     """Serve the SPARQL endpoint, linked-data pages and validation service over HTTP.
 
-    Refuses to start when data/ violates shapes/ (and prints the report).
+    Refuses to start when data/ violates shapes/ (and prints the report). With
+    --sparql-endpoint every read goes to that store (filled with `digistrat load --to`, which
+    validates nothing itself: validate with `digistrat check` before loading); no local data
+    is loaded, so several such instances can serve one store side by side.
     """
     for name, value in list(overrides.items()):
         if isinstance(value, str):
@@ -66,6 +70,9 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
     except ValueError as err:
         fail(str(err))
     project = project_at(root)
+    if settings.sparql_endpoint:
+        _serve(create_app(settings, project=project), settings, quiet)
+        return
     store = load_store(project, quiet, Path(store_path) if store_path else None)
     started = time.perf_counter()
     try:
@@ -79,8 +86,11 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
         how = "validated before, files unchanged" if report is None else "validated"
         click.echo(f"data/ conforms to shapes/ ({how}, {time.perf_counter() - started:.2f} s)",
                    err=True)
-    app = create_app(settings, store)
-    backend = (f"remote endpoint {settings.sparql_endpoint}" if settings.sparql_endpoint
+    _serve(create_app(settings, store), settings, quiet)
+
+
+def _serve(app: FastAPI, settings: Settings, quiet: bool) -> None:
+    backend = (f"the store at {settings.sparql_endpoint}" if settings.sparql_endpoint
                else f"{settings.query_workers} query worker processes")
     click.echo(f"Serving on http://{settings.host}:{settings.port}/  "
                f"(SPARQL: /sparql on {backend} · validation: /validate)", err=True)

@@ -96,7 +96,7 @@ def void_description(store: Store, base: str, files: Sequence[dict[str, Any]]) -
         store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }")))
     out.add(ds, VOID + "entities", _integer(len(subjects_in_namespace(store, base + "id/"))))
     vocabularies = select(store, """SELECT DISTINCT ?ns WHERE { ?s ?p ?o
-        BIND(REPLACE(STR(?p), "[^/#]*$", "") AS ?ns) }""")
+        BIND(REPLACE(STR(?p), "[^/#]*$", "") AS ?ns) } ORDER BY ?ns""")
     for row in vocabularies:
         if row["ns"].value.startswith("http"):
             out.add(ds, VOID + "vocabulary", row["ns"].value)
@@ -106,7 +106,7 @@ def void_description(store: Store, base: str, files: Sequence[dict[str, Any]]) -
         out.add(ds, VOID + "classPartition", part)
         out.add(part, VOID + "class", row["c"].value)
         out.add(part, VOID + "entities", _integer(int(row["n"].value)))
-    for graph in store.graphs:
+    for graph in sorted(store.graphs, key=lambda g: g.iri):
         part = base + "-/catalog#graph-" + graph.file.rsplit(".", 1)[0]
         out.add(ds, VOID + "subset", part)
         out.a(part, VOID + "Dataset")

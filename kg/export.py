@@ -12,12 +12,22 @@ from kg.namespaces import SERIALIZATION_PREFIXES
 from kg.store import Store
 
 
+def canonical_quads(store: Store) -> list[ox.Quad]:
+    """Every quad of the store, blank nodes labelled by RDF Dataset Canonicalization
+    (RDFC-1.0) and sorted: the same bytes for the same graph, whichever store holds it and
+    however often it is rebuilt (so dumps keep their checksums)."""
+    dataset = ox.Dataset(store.quads())
+    dataset.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return sorted(dataset, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate),
+                                          str(q.object)))
+
+
 def dump(store: Store, name: str) -> bytes:
     """The dataset in one dump format (:data:`kg.formats.DUMPS`); Turtle holds the union of
     all graphs."""
     entry = next(f for f in DUMPS if f.name == name)
     fmt = entry.ox_format
-    quads = store.ox.quads_for_pattern(None, None, None, None)
+    quads = canonical_quads(store)
     if entry.dump_keeps_graphs:
         prefixes = SERIALIZATION_PREFIXES if fmt == ox.RdfFormat.TRIG else None
         return ox.serialize(quads, format=fmt, prefixes=prefixes)

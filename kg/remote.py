@@ -5,8 +5,8 @@ The service can sit on any SPARQL 1.1 Protocol endpoint (Fuseki, Virtuoso, QLeve
 the protocol dataset), reads the answer as a stream in a standard format (SPARQL JSON
 results for SELECT/ASK, N-Triples for CONSTRUCT/DESCRIBE), stops reading one row past the
 row cap and writes the format the client asked for with the same code as the embedded
-backend. :class:`RemoteStore` is a :class:`kg.store.Store` whose queries go to the remote
-endpoint (its local copy of the files still serves validation and the service description).
+backend. :class:`RemoteStore` reads the project's graph from the remote store with the
+reading interface of :class:`kg.store.Store`: pages, tables, reports and dumps run on it.
 
 :func:`push_dataset` writes every named graph of a store to a SPARQL 1.1 Graph Store HTTP
 Protocol endpoint, one ``PUT ?graph=<iri>`` per graph.
@@ -23,8 +23,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
+from rdflib import Graph
 
 from kg.errors import QueryError, QuerySyntaxError, QueryTimeoutError, QueryTooComplexError
+from kg.namespaces import GRAPH, bind_prefixes
+from kg.project import Project
+from kg.rdfio import graph_from_quads
 from kg.sparql import (
     NotAcceptableError,
     QueryAnswer,
@@ -38,7 +42,7 @@ from kg.sparql import (
     query_syntax_error,
 )
 from kg.sparql_guard import inspect_query
-from kg.store import Store
+from kg.store import GraphInfo, Store
 from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
 _EMPTY = ox.Store()  # parses queries (and runs them on nothing) to report syntax errors
@@ -227,23 +231,32 @@ class RemoteEndpoint:
         assert answer is not None
         return answer
 
-    def run_query(self, text: str) -> QueryOutcome:
-        """The :func:`kg.sparql.run_query` contract on the remote endpoint (no row cap)."""
+    def run_query(self, text: str, *, union: bool = True) -> QueryOutcome:
+        """The :func:`kg.sparql.run_query` contract on the remote endpoint (no row cap).
+
+        With ``union`` the default graph is the union of :attr:`graphs`; without it no
+        protocol dataset is sent, and the query sees the remote store's own dataset (for
+        ``GRAPH ?g`` patterns over its named graphs)."""
         info = inspect_query(text)
         form = info.form
         request = QueryRequest(text, results_format="json", rdf_format="ntriples",
-                               max_rows=10**12, has_dataset=info.has_dataset)
+                               max_rows=10**12, has_dataset=info.has_dataset or not union)
         try:
             answer = self.run_sync(request, self.timeout_s)
         except NotAcceptableError as err:  # pragma: no cover - formats are fixed above
             raise QueryError(str(err)) from None
+        except QueryError as err:
+            # drop the traceback: its frames hold pyoxigraph objects, which must be freed on
+            # this thread, and the error may be handled on another
+            err.__cause__ = err.__context__ = None
+            raise err.with_traceback(None) from None
         if answer.form in ("construct", "describe"):
             triples = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
             return QueryOutcome("describe" if form == "describe" else "construct", triples)
         parsed = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
         if isinstance(parsed, ox.QueryBoolean):
             return QueryOutcome("ask", parsed)
-        return QueryOutcome("select", parsed)
+        return QueryOutcome("select", Solutions(parsed))  # type: ignore[arg-type]
 
 
 def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -256,33 +269,159 @@ def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     return {"ok": True, "has_dataset": inspect_query(text).has_dataset}, b""
 
 
-class RemoteStore(Store):
-    """A loaded project whose SPARQL queries go to a remote endpoint."""
+class Solutions(list):  # type: ignore[type-arg]
+    """SELECT solutions read to the end: a list of rows with the query's ``variables``.
 
-    remote: RemoteEndpoint
+    pyoxigraph's solution iterator may only be freed on the thread that made it; these rows
+    may go anywhere (a page's rows are read in one thread and dropped in another)."""
 
-    @classmethod
-    def wrap(cls, store: Store, remote: RemoteEndpoint) -> RemoteStore:
-        wrapped = cls(store.ox, store.graphs, store.project)
-        wrapped.remote = remote
-        return wrapped
+    def __init__(self, solutions: ox.QuerySolutions) -> None:
+        super().__init__(solutions)
+        self.variables = list(solutions.variables)
+
+
+class RemoteStore:
+    """The project's graph in a remote SPARQL store: the same reading interface as
+    :class:`kg.store.Store` (``query``, ``quads``, ``layer_graph``, ``graphs``, ``len``), every
+    read a SPARQL query to ``remote``. The named graphs of the project are those whose IRI
+    starts with the project's graph namespace; their list is fetched on first use and kept
+    for ``graphs_ttl_s`` (the store may be reloaded meanwhile). Nothing is read from local
+    files but the project's own (example queries, templates)."""
+
+    ox = None
+    path = None
+    fingerprint = ""
+
+    def __init__(self, remote: RemoteEndpoint, project: Project,
+                 graphs_ttl_s: float = 60.0) -> None:
+        self.remote = remote
+        self.project = project
+        self._ttl = graphs_ttl_s
+        self._graphs: list[GraphInfo] | None = None
+        self._fetched = 0.0
+
+    @property
+    def graphs(self) -> list[GraphInfo]:
+        if self._graphs is None or time.monotonic() - self._fetched > self._ttl:
+            prefix = str(GRAPH)
+            rows = self._select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                                f'FILTER(STRSTARTS(STR(?g), "{prefix}")) }} GROUP BY ?g '
+                                "ORDER BY ?g", union=False)
+            self._graphs = [GraphInfo(r["g"].value, self.project.file_of_graph(r["g"].value),
+                                      int(r["n"].value)) for r in rows]
+            self._fetched = time.monotonic()
+            self.remote.graphs = [g.iri for g in self._graphs]
+        return self._graphs
+
+    def graph_iris(self, layer: str | None = None) -> list[str]:
+        return [g.iri for g in self.graphs
+                if layer is None or self.project.layer_of_graph(g.iri) == layer]
+
+    def query(self, text: str, *, union: bool = True) -> Any:
+        """A trusted query on the remote store (the views' own), default graph = the union
+        of the project's graphs unless ``union`` is False."""
+        if union:
+            self.graphs  # noqa: B018 - the default graph names every graph of the project
+        return self.remote.run_query(text, union=union).result
+
+    def _select(self, text: str, *, union: bool = True) -> list[Any]:
+        return list(self.query(text, union=union))
+
+    def quads(self, subject: str | None = None, graph: str | None = None
+              ) -> list[ox.Quad]:
+        """The quads about ``subject`` and/or in ``graph`` of the project's graphs."""
+        where = f"<{subject}>" if subject else "?s"
+        if graph:
+            rows = self._select(f"SELECT * WHERE {{ GRAPH <{graph}> {{ {where} ?p ?o }} }}",
+                                union=False)
+        else:
+            rows = self._select(f"SELECT * WHERE {{ GRAPH ?g {{ {where} ?p ?o }} "
+                                f'FILTER(STRSTARTS(STR(?g), "{GRAPH}")) }}', union=False)
+        found = []
+        for row in rows:
+            name = ox.NamedNode(graph) if graph else row["g"]
+            found.append(ox.Quad(ox.NamedNode(subject) if subject else row["s"], row["p"],
+                                 row["o"], name))
+        return found
+
+    def layer_graph(self, *layers: str) -> Graph:
+        graph = Graph()
+        bind_prefixes(graph.namespace_manager)
+        for layer in layers:
+            for iri in self.graph_iris(layer):
+                graph_from_quads(self.quads(graph=iri), graph)
+        return graph
+
+    def rdflib_graph(self, graph_iris: list[str]) -> Graph:
+        graph = Graph()
+        bind_prefixes(graph.namespace_manager)
+        for iri in graph_iris:
+            graph_from_quads(self.quads(graph=iri), graph)
+        return graph
+
+    def reopened(self) -> RemoteStore:
+        return self
+
+    def __len__(self) -> int:
+        return sum(g.triples for g in self.graphs)
+
+
+class _StoreLogin(httpx.Auth):
+    """Credentials for a store's Graph Store endpoint, sent only when the store asks (401)
+    and in the scheme it asks for: Digest (Virtuoso's ``/sparql-graph-crud-auth``) or
+    Basic (Fuseki, GraphDB; in clear text unless the URL is https)."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self._user, self._password = user, password
+        self._scheme: httpx.Auth | None = None
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        if self._scheme is not None:  # the store's scheme is known: answer it at once
+            yield from self._scheme.auth_flow(request)
+            return
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenges = [c.lower() for c in response.headers.get_list("www-authenticate")]
+        if any(c.startswith("digest") for c in challenges):
+            self._scheme = httpx.DigestAuth(self._user, self._password)
+        elif any(c.startswith("basic") for c in challenges):
+            self._scheme = httpx.BasicAuth(self._user, self._password)
+        else:
+            return
+        yield from self._scheme.auth_flow(request)
 
 
 def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None = None,
-                 timeout_s: float = 60.0) -> int:
+                 timeout_s: float = 60.0, user: str | None = None,
+                 password: str | None = None) -> int:
     """PUT every named graph of ``store`` to the Graph Store Protocol endpoint ``url``.
 
-    Returns the number of graphs written; raises BackendError on the first failure.
+    ``user`` and ``password`` log in when the store asks for it (HTTP 401), by Digest or
+    Basic as it asks (Virtuoso: ``…/sparql-graph-crud-auth`` and a user with the role
+    ``SPARQL_UPDATE``; docs/deploy.md). Returns the number of graphs written; raises
+    BackendError on the first failure.
     """
-    with httpx.Client(trust_env=False, timeout=timeout_s) as client:
+    auth = _StoreLogin(user, password or "") if user else None
+    with httpx.Client(trust_env=False, timeout=timeout_s, auth=auth) as client:
         for number, info in enumerate(store.graphs, 1):
-            quads = store.ox.quads_for_pattern(None, None, None, ox.NamedNode(info.iri))
+            quads = store.quads(graph=info.iri)
             body = ox.serialize((q.triple for q in quads), format=ox.RdfFormat.N_TRIPLES)
             try:
                 response = client.put(url, params={"graph": info.iri}, content=body,
                                       headers={"Content-Type": "application/n-triples"})
             except httpx.HTTPError as err:
                 raise BackendError(f"{url} is unreachable: {type(err).__name__}") from None
+            if response.status_code in (401, 403):
+                if response.status_code == 403:
+                    hint = ("the store refused to write (Virtuoso: use …/sparql-graph-crud-auth "
+                            "and a user with the role SPARQL_UPDATE)")
+                elif user:
+                    hint = "the store refused the login"
+                else:
+                    hint = "the store asks for a login: give a user with write permission"
+                raise BackendError(f"PUT {info.iri} to {url}: HTTP {response.status_code}: "
+                                   f"{hint}")
             if response.status_code >= 300:
                 raise BackendError(f"PUT {info.iri} to {url}: HTTP {response.status_code} "
                                    f"{response.text[:200]}")

@@ -65,6 +65,7 @@ def run_query(store: Store, text: str) -> QueryOutcome:
         raise QueryRejectedError("SERVICE is not allowed here")
     remote = getattr(store, "remote", None)
     if remote is not None:
+        store.graphs  # noqa: B018 - the remote default graph names every graph of the project
         return remote.run_query(text)  # type: ignore[no-any-return]
     try:
         result = store.ox.query(text, use_default_graph_as_union=not info.has_dataset)

@@ -22,6 +22,6 @@ def triples_per_graph(store: Store) -> list[tuple[str, str, int]]:
 def instances_per_class(store: Store, layer: str = "data") -> list[tuple[str, int]]:
     """Distinct typed subjects per class in one layer's graphs."""
     prefix = store.project.graph_iri(store.project.root / layer / "x.ttl").removesuffix("x")
-    solutions = store.ox.query(INSTANCES_PER_CLASS % ox.Literal(prefix))
+    solutions = store.query(INSTANCES_PER_CLASS % ox.Literal(prefix), union=False)
     assert isinstance(solutions, ox.QuerySolutions)
     return [(str(row["class"].value), int(row["n"].value)) for row in solutions]

@@ -6,9 +6,10 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -39,6 +40,10 @@ class Store:
 
     In memory by default; on disk when a path is given, where a store built from the same
     files is reopened without reloading them.
+
+    Everything that reads the graph (views, reports, dumps, the validation's context) reads it
+    through :meth:`query`, :meth:`quads`, :meth:`layer_graph`, :attr:`graphs` and ``len()``;
+    :class:`kg.remote.RemoteStore` offers the same over a remote SPARQL endpoint.
     """
 
     def __init__(self, ox_store: ox.Store, graphs: list[GraphInfo], project: Project,
@@ -156,6 +161,18 @@ class Store:
 
     # --- reading -------------------------------------------------------------------------
 
+    def query(self, text: str, *, union: bool = True) -> Any:
+        """Run a trusted query (the views' own; never a client's, which the endpoint runs in
+        confined workers); the default graph is the union of all graphs unless ``union`` is
+        False. A pyoxigraph result: solutions, a boolean, or triples."""
+        return self.ox.query(text, use_default_graph_as_union=union)
+
+    def quads(self, subject: str | None = None, graph: str | None = None
+              ) -> Iterable[ox.Quad]:
+        """The quads about ``subject`` and/or in ``graph`` (every quad when both are None)."""
+        return self.ox.quads_for_pattern(ox.NamedNode(subject) if subject else None, None,
+                                         None, ox.NamedNode(graph) if graph else None)
+
     def graph_iris(self, layer: str | None = None) -> list[str]:
         return [g.iri for g in self.graphs
                 if layer is None or self.project.layer_of_graph(g.iri) == layer]
@@ -165,8 +182,7 @@ class Store:
         graph = Graph()
         bind_prefixes(graph.namespace_manager)
         for iri in graph_iris:
-            graph_from_quads(self.ox.quads_for_pattern(None, None, None, ox.NamedNode(iri)),
-                             graph)
+            graph_from_quads(self.quads(graph=iri), graph)
         return graph
 
     def layer_graph(self, *layers: str) -> Graph:

@@ -808,7 +808,8 @@ def _handle_form(store: Store, header: dict[str, Any], body: bytes
     return {"ok": True, "form": form.as_dict()}, b""
 
 
-def submission_worker(store: Store, store_path: str | None = None):  # type: ignore[no-untyped-def]
+def submission_worker(store: Store, store_path: str | None = None,  # type: ignore[no-untyped-def]
+                      warm: bool = True):
     """The ``prepare`` of the validation pool: the zygote harvests the shapes once (every
     worker inherits them); each worker reads the graph's context from the in-memory store it
     shares, or opens the on-disk store at ``store_path`` read-only."""
@@ -820,7 +821,8 @@ def submission_worker(store: Store, store_path: str | None = None):  # type: ign
 
     def prepare():  # type: ignore[no-untyped-def]
         prepared = PreparedShapes(shapes, ontology)
-        prepared.warm_up()
+        if warm:  # a pool's workers serve many tasks; a single run parses what it needs
+            prepared.warm_up()
 
         def make():  # type: ignore[no-untyped-def]
             if remote:
@@ -911,7 +913,7 @@ def validate_files(store: Store, parts: list[tuple[str, str, bytes]], *, lang: s
               "return_data": return_data,
               "parts": [[name, syntax, len(data)] for name, syntax, data in parts]}
     try:
-        reply, body = run_once(submission_worker(store), header,
+        reply, body = run_once(submission_worker(store, warm=False), header,
                                b"".join(data for _, _, data in parts), timeout_s=timeout_s)
     except WorkerCrashedError as err:
         raise SubmissionError("too-complex", str(err)) from None

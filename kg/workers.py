@@ -211,7 +211,25 @@ def _close_inherited(keep: set[int]) -> None:
     os.closerange(low, limit)
 
 
+_PARENT: socket.socket | None = None
+
+
+def ask_parent(header: Header, body: bytes = b"") -> tuple[Header, bytes]:
+    """From inside a task: ask the serving process for trusted data (e.g. the graph's
+    description of an IRI, when the graph is in a remote store the worker cannot reach).
+    The pool answers with its ``answer_asks`` callable; the task then goes on."""
+    if _PARENT is None:
+        raise WorkerError("not in a worker")
+    _PARENT.sendall(pack({**header, "ask": True}, body))
+    frame = recv_frame(_PARENT)
+    if frame is None:
+        raise WorkerError("the pool went away")
+    return frame
+
+
 def _worker_main(sock: socket.socket, make_handler: Callable[[], Handler]) -> None:
+    global _PARENT
+    _PARENT = sock
     gc.freeze()
     try:
         handler = make_handler()
@@ -299,9 +317,12 @@ class _Worker:
 class WorkerPool:
     """Confined workers forked from a zygote (see the module doc)."""
 
-    def __init__(self, spec: PoolSpec, prepare: Prepare) -> None:
+    def __init__(self, spec: PoolSpec, prepare: Prepare,
+                 answer_asks: Callable[[Header, bytes], tuple[Header, bytes]] | None = None
+                 ) -> None:
         self.spec = spec
         self._prepare = prepare
+        self._answer_asks = answer_asks  # answers a task's ask_parent (in a thread)
         self._closed = False
         self._idle: deque[_Worker] = deque()
         self._all: dict[int, _Worker] = {}
@@ -483,8 +504,18 @@ class WorkerPool:
         healthy = False
         try:
             await loop.sock_sendall(worker.sock, pack(header, body))
-            reply = await asyncio.wait_for(_arecv_frame(loop, worker.sock),
-                                           max(deadline - time.monotonic(), 0.001))
+            while True:
+                reply = await asyncio.wait_for(_arecv_frame(loop, worker.sock),
+                                               max(deadline - time.monotonic(), 0.001))
+                if not reply[0].get("ask"):
+                    break
+                if self._answer_asks is None:
+                    answer: tuple[Header, bytes] = ({"ok": False}, b"")
+                else:
+                    answer = await asyncio.wait_for(
+                        asyncio.to_thread(self._answer_asks, reply[0], reply[1]),
+                        max(deadline - time.monotonic(), 0.001))
+                await loop.sock_sendall(worker.sock, pack(*answer))
             healthy = reply[0].get("kind") not in ("memory", "worker-start")
         except TimeoutError:
             self.timeouts += 1

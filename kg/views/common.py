@@ -44,7 +44,7 @@ _PROLOGUE = sparql_prologue()
 
 
 def _run(store: Store, text: str) -> Any:
-    return store.ox.query(_PROLOGUE + text, use_default_graph_as_union=True)
+    return store.query(_PROLOGUE + text)
 
 
 def select(store: Store, text: str) -> list[dict[str, Term]]:

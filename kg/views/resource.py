@@ -306,7 +306,8 @@ def evidence(store: Store, subjects: Sequence[str], lang: str
             quote.value, getattr(quote, "language", "") or "", source,
             pick(titles.get(source, {}), lang) or source,
             row["url"].value if "url" in row else ""))
-    return {s: dict(by_prop) for s, by_prop in found.items()}
+    return {s: {prop: sorted(quotes, key=lambda q: (q.source_title, q.text))
+                for prop, quotes in by_prop.items()} for s, by_prop in found.items()}
 
 
 # --- sources ------------------------------------------------------------------------------

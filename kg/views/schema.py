@@ -150,8 +150,8 @@ def node_rules(store: Store, lang: str) -> list[Rule]:
         entry = found.setdefault(row["shape"].value, {"target": "", "severity": "Violation",
                                                       "name": {}, "description": {},
                                                       "message": {}})
-        if "cls" in row:
-            entry["target"] = row["cls"].value
+        if "cls" in row and (not entry["target"] or row["cls"].value < entry["target"]):
+            entry["target"] = row["cls"].value  # the first target class, whatever the order
         if "sev" in row:
             entry["severity"] = row["sev"].value.rsplit("#", 1)[-1]
         if "k" in row and isinstance(row["v"], ox.Literal):

@@ -146,7 +146,7 @@ def strategies(store: Store, lang: str, municipality: str | None = None) -> list
     named = labels(store, found, lang)
     for item in found.values():
         item.title = named.get(item.iri, fallback_label(item.iri, ""))
-    return sorted(found.values(), key=lambda s: (s.year is None, s.year or 0, s.title))
+    return sorted(found.values(), key=lambda s: (s.year is None, s.year or 0, s.title, s.iri))
 
 
 
@@ -184,6 +184,7 @@ def decisions(store: Store, strategy: str, lang: str = "en") -> list[DecisionSum
                 if quote.text not in seen:
                     seen.add(quote.text)
                     decision.quotes.append(quote)
+        decision.quotes.sort(key=lambda q: (q.source_title, q.text))
     return found
 
 
