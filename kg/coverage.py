@@ -261,9 +261,7 @@ class Coverage:
 
 
 def _select(store: Store, text: str) -> list[ox.QuerySolution]:
-    solutions = store.ox.query(text, use_default_graph_as_union=True)
-    assert isinstance(solutions, ox.QuerySolutions)
-    return list(solutions)
+    return list(store.query(text))
 
 
 def _int(row: ox.QuerySolution, name: str) -> int:
