@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import json
 import re
@@ -105,6 +106,7 @@ def everyday_name(official: str, alternative: str | None = None) -> str:
     return " ".join(words) if words else official.strip()
 
 
+@functools.lru_cache(maxsize=8192)
 def collation_key(text: str) -> str:
     """A sort key for German names: case and accents ignored (ä as a, ß as ss)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold().replace("ß", "ss"))
@@ -125,6 +127,7 @@ class Municipality:
     population: int | None = None
     strategies: list[Strategy] = field(default_factory=list)
     qualified: str = ""  # the everyday name, with the level where two share a name
+    facets: dict[str, frozenset[str]] = field(default_factory=dict)  # filled by build
 
     @property
     def display(self) -> str:
@@ -151,6 +154,7 @@ class Strategy:
     adopted_flag: bool = False  # adopted by a decision, or adopted / in force
     themes: set[str] = field(default_factory=set)  # slugs, of the strategy and its elements
     elements: int = 0
+    facets: dict[str, frozenset[str]] = field(default_factory=dict)  # filled by build
 
     @property
     def year(self) -> int | None:
@@ -412,6 +416,12 @@ def build(store: Store, lang: str) -> Tables:
             for muni in same:
                 level = concepts.get("level", {}).get(muni.level, muni.level)
                 muni.qualified = f"{muni.name} ({level})" if level else muni.name
+    for item in strategies.values():
+        for facet in (*FACETS, *HIDDEN_FILTERS):
+            facet_values(item, facet)
+    for muni in munis.values():
+        for facet in FACETS:
+            facet_values(muni, facet)
     for muni in munis.values():
         muni.strategies.sort(key=lambda s: (s.year is None, -(s.year or 0),
                                             collation_key(s.title)))
@@ -442,8 +452,15 @@ HIDDEN_FILTERS = ("city",)
 Params = list[tuple[str, str]]
 
 
-def facet_values(row: Strategy | Municipality, facet: str) -> set[str]:
-    """The values a row has for a facet (see the module doc)."""
+def facet_values(row: Strategy | Municipality, facet: str) -> frozenset[str]:
+    """The values a row has for a facet (see the module doc); kept on the row by build."""
+    found = row.facets.get(facet)
+    if found is None:
+        found = row.facets[facet] = frozenset(_facet_values(row, facet))
+    return found
+
+
+def _facet_values(row: Strategy | Municipality, facet: str) -> set[str]:
     if isinstance(row, Strategy):
         city = row.city
         values = {"country": {city.country} if city else set(),
@@ -528,11 +545,12 @@ def sort_rows(t: Tables, rows: list[Any], sort: str) -> list[Any]:
     """Rows sorted by ``sort`` (a column key, ``-key`` for descending); rows without a value
     (undated, no status, no population) come last whichever the direction."""
     descending, key = sort.startswith("-"), sort.lstrip("-")
-    rows = sorted(rows, key=_tiebreak)
-    present = [r for r in rows if _sort_value(t, r, key) is not None]
-    missing = [r for r in rows if _sort_value(t, r, key) is None]
-    present.sort(key=lambda r: _sort_value(t, r, key), reverse=descending)
-    return present + missing
+    keyed = [(_sort_value(t, r, key), _tiebreak(r), r) for r in rows]
+    keyed.sort(key=lambda k: k[1])
+    present = [(v, r) for v, _, r in keyed if v is not None]
+    missing = [r for v, _, r in keyed if v is None]
+    present.sort(key=lambda k: k[0], reverse=descending)  # stable: ties keep the tiebreak
+    return [r for _, r in present] + missing
 
 
 @dataclass
