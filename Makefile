@@ -4,16 +4,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENDOR := api/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+CM := node_modules/codemirror
 
 .PHONY: setup serve test lint check browser-deps
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENDOR_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# The query page's editor: CodeMirror 5 from npm (package-lock.json), copied to
+# /-/static/vendor/ (not in git; without it the page is a plain text box).
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/codemirror
+	cp $(CM)/lib/codemirror.js $(CM)/lib/codemirror.css $(CM)/mode/sparql/sparql.js \
+	  $(CM)/addon/hint/show-hint.js $(CM)/addon/hint/show-hint.css \
+	  $(CM)/addon/edit/matchbrackets.js $(CM)/LICENSE $(VENDOR)/codemirror/
+	touch $(VENDOR_STAMP)
 
 serve: setup
 	$(BIN)/digistrat serve

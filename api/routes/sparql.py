@@ -22,7 +22,7 @@ from starlette.routing import Route
 from api.bodies import read_bounded
 from api.errors import ApiError, api_error, error_response
 from api.negotiation import negotiate
-from api.rendering import render
+from api.rendering import STATIC_DIR, VARY, render
 from api.settings import Settings
 from kg.endpoint import QueryBackend
 from kg.errors import (
@@ -30,6 +30,7 @@ from kg.errors import (
     UnsupportedFormatError,
 )
 from kg.formats import FORMATS, RESULT_FORMATS, SYNTAXES, named, offers, syntax_named
+from kg.namespaces import PREFIXES
 from kg.queries import load_queries
 from kg.service_description import service_description
 from kg.sparql import NotAcceptableError, QueryRequest
@@ -124,11 +125,16 @@ def _formats(request: Request, values: list[str]) -> tuple[str | None, str | Non
 
     ``?format=`` takes a name, an alias or a media type from :mod:`kg.formats`; given more
     than once (SPARQLWrapper sends ``format=tsv&format=text/tab-separated-values``), the
-    values must name one format. Without it the Accept header decides.
+    values must name one format. A results format named for a graph answer means the RDF
+    syntax that shares one of its media types: ``format=json`` for a CONSTRUCT is JSON-LD
+    (``application/json``), as Fuseki answers it; SPARQLWrapper sends it so. Without the
+    parameter the Accept header decides.
     """
     if values:
         results = {_lookup(v, "results") for v in values} - {None}
         rdf = {_lookup(v, "rdf") for v in values} - {None}
+        if not rdf:
+            rdf = {_lookup(m, "rdf") for r in results for m in named(r).media_types} - {None}
         if not results and not rdf:
             raise _unknown_format(values[0])
         if len(results) > 1 or len(rdf) > 1:
@@ -141,6 +147,27 @@ def _formats(request: Request, values: list[str]) -> tuple[str | None, str | Non
     chosen_results = next((f.name for m, f in RESULT_OFFERS if m == results_media), None)
     chosen_rdf = next((f.name for m, f in RDF_OFFERS if m == rdf_media), None)
     return chosen_results, chosen_rdf, False
+
+
+#: What an answer to a GET with a query depends on: a browser opening the address gets the
+#: query page (see :func:`_wants_page`), anything else the results.
+_RESULTS_VARY = "Accept, Sec-Fetch-Dest"
+_PAGE_VARY = VARY + ", Sec-Fetch-Dest"
+
+
+def _wants_page(request: Request) -> bool:
+    """Whether a GET with a query comes from a browser opening the address (a link, a
+    bookmark, a reload): a navigation (``Sec-Fetch-Dest: document``, which current browsers
+    send and SPARQL clients do not) whose Accept header prefers HTML to every results format
+    and RDF syntax, negotiated as for the service description. Then the answer is the query
+    page with the query filled in and run. curl, SPARQLWrapper, a page's fetch() and a
+    library that merely lists text/html first get the results, as before."""
+    if request.method not in ("GET", "HEAD"):
+        return False
+    if request.headers.get("sec-fetch-dest", "").strip().lower() != "document":
+        return False
+    offers = [m for m, _ in RESULT_OFFERS] + [m for m, _ in RDF_OFFERS]
+    return negotiate(request.headers.get("accept"), [*offers, "text/html"]) == "text/html"
 
 
 def _lookup(value: str, kind: str) -> str | None:
@@ -211,6 +238,8 @@ class Endpoint:
             raise ApiError(400, "bad-request", f"give exactly one query; this request has "
                            f"{len(queries)}")
         text = queries[0]
+        if direct_query is None and "format" not in by_name and _wants_page(request):
+            return self._query_page(request, text)
         if not text.strip():
             raise ApiError(400, "bad-request", "the query is empty")
         timeout_s = _timeout_s(by_name.get("timeout", []), settings)
@@ -236,7 +265,7 @@ class Endpoint:
             raise ApiError(406, "not-acceptable", f"{why} no format for {err.form.upper()} "
                            "results", offers=sorted({m for m, _ in acceptable})) from None
         headers = {
-            "Vary": "Accept",
+            "Vary": _RESULTS_VARY if request.method in ("GET", "HEAD") else "Accept",
             "X-Digistrat-Truncated": "true" if answer.truncated else "false",
             "X-Digistrat-Max-Result-Rows": str(settings.max_result_rows),
             "X-Digistrat-Result-Rows": str(answer.rows),
@@ -261,22 +290,34 @@ class Endpoint:
                                    syntax.name)
         return Response(body, media_type=syntax.content_type(), headers={"Vary": "Accept"})
 
-    def _query_page(self, request: Request) -> Response:
+    def _query_page(self, request: Request, query: str | None = None) -> Response:
+        """The query page; with ``query`` (a browser opened ``/sparql?query=…``) that query
+        fills the editor and runs."""
         store = self.the_store()
         try:
             examples = load_queries(store.project.queries_dir) if store is not None else []
         except (OSError, ValueError):
             examples = []
+        if query is not None:
+            initial = query
+        else:
+            initial = (examples[0].text if examples
+                       else "SELECT * WHERE {\n  ?s ?p ?o\n}\nLIMIT 10")
         context = {
             "examples": [{"name": q.name, "title": q.title, "description": q.description,
                           "text": q.text} for q in examples],
-            "initial": examples[0].text if examples
-            else "SELECT * WHERE {\n  ?s ?p ?o\n}\nLIMIT 10",
+            "initial": initial,
+            "from_address": query is not None,
+            "autorun": bool(query and query.strip()),
             "settings": self.settings,
             "result_formats": [(f.name, f.label) for f in RESULT_FORMATS],
             "rdf_formats": [(s.name, s.label) for s in SYNTAXES],
+            "prefixes": PREFIXES,
+            # the editor (CodeMirror, installed by `make setup`); without it a plain text box
+            "editor": (STATIC_DIR / "vendor" / "codemirror" / "codemirror.js").exists(),
         }
-        return render(request, "query.html", context, settings=self.settings)
+        return render(request, "query.html", context, settings=self.settings,
+                      headers={"Vary": _PAGE_VARY} if query is not None else None)
 
 
 class SparqlRouter(APIRouter):
