@@ -408,3 +408,23 @@ def test_json_is_json(client: TestClient) -> None:
         answer = client.get(path + "?format=json")
         assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
         json.loads(answer.text)
+
+
+def test_structure_partial_renders_for_the_strategy_page(store: Store) -> None:
+    """The strategy page (its owner's template) includes _strategy_structure.html with
+    structure_chart in its context: the chart and its table, or nothing."""
+    from api.rendering import ENVIRONMENT
+
+    found = rows(store, "SELECT ?s WHERE { ?e ds:isElementOf ?s . ?s a ds:Strategy } LIMIT 1")
+    if not found:
+        pytest.skip("no strategy with elements")
+    tree, _ = strategy.strategy_tree(store, found[0]["s"], "en")
+    chart = charts.structure_chart(tree, {}, "en")
+    partial = ENVIRONMENT.get_template("_strategy_structure.html")
+    html = partial.render({"structure_chart": chart, "href": lambda x: x})
+    assert "<svg" in html and '<table class="numbers">' in html
+    assert 'href="/-/static/tables.css"' in html
+    assert len(re.findall(r'<th scope="row">', html)) == len(chart.rows)
+    empty = charts.structure_chart([], {}, "en")
+    assert "<svg" not in partial.render({"structure_chart": empty, "href": lambda x: x})
+    assert partial.render({"href": lambda x: x}).strip() == ""
