@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from typing import Any
 
 import pytest
@@ -110,5 +111,5 @@ def test_matrix_scrolls_in_its_box_with_sticky_headers(page, server) -> None:  #
     # the column headers do not overlap
     boxes = [h.bounding_box() for h in page.locator("table.matrix thead th.theme span").all()]
     assert len(boxes) > 5
-    for a, b in zip(boxes, boxes[1:], strict=False):
+    for a, b in itertools.pairwise(boxes):
         assert a["x"] + a["width"] <= b["x"] + 0.5
