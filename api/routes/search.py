@@ -11,7 +11,6 @@ empty box gets the page with a hint instead.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,16 +21,23 @@ from api.errors import ApiError
 from api.negotiation import negotiate
 from api.rendering import VARY, gettext, href_for, page_lang, render
 from api.settings import Settings
-from kg.errors import KGError
-from kg.search import KINDS, Hit, Link, Results, SearchIndex, SearchQueryError, index_for
+from kg.search import (
+    KINDS,
+    Hit,
+    IndexBuild,
+    Link,
+    Results,
+    SearchIndex,
+    SearchQueryError,
+)
 from kg.store import Store
 
-log = logging.getLogger("digistrat")
 router = APIRouter()
 
 GROUP_SIZE = 5  # hits of each kind on the overview
 PAGE_SIZE = 20  # hits a page when one kind is shown
 MAX_PAGE = 500
+INDEX_WAIT_S = 10.0  # how long a search waits for the index being built
 
 
 def kind_names(lang: str) -> dict[str, str]:
@@ -55,21 +61,26 @@ def query_problem(lang: str, err: SearchQueryError) -> str:
     return gettext(lang, "Type at least one word to search for.")
 
 
-def build_index(store: Store) -> SearchIndex | None:
-    """The store's index, built at start-up; None (built on the first search) when the store
-    cannot be read now (a remote store out of reach must not stop the service)."""
-    try:
-        return index_for(store)
-    except KGError as err:
-        log.error("the search index could not be built at start-up: %s", err)
-        return None
+def build_index(store: Store) -> IndexBuild:
+    """Start building the store's index (in the background: the service does not wait)."""
+    return IndexBuild(store)
 
 
 def search_index(request: Request) -> SearchIndex:
-    """The app's index (built in its lifespan), or the store's, built now."""
-    index: SearchIndex | None = getattr(request.app.state, "search_index", None)
+    """The app's index, once built (a search waits up to INDEX_WAIT_S for it); a build that
+    failed (a remote store out of reach) is tried again by the next search."""
+    state = request.app.state
+    build: IndexBuild | None = getattr(state, "search_index", None)
+    if build is None or build.failed:
+        build = state.search_index = IndexBuild(state.store)
+    try:
+        index = build.wait(INDEX_WAIT_S)
+    except Exception:
+        state.search_index = None
+        raise
     if index is None:
-        index = request.app.state.search_index = index_for(request.app.state.store)
+        raise ApiError(503, "unavailable", "the search index is still being built; try again "
+                       "in a few seconds", headers={"Retry-After": "5"})
     return index
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from kg.search import (
     KINDS,
     MAX_QUERY_CHARS,
+    IndexBuild,
     SearchIndex,
     SearchQueryError,
     match_expression,
@@ -67,7 +68,9 @@ def rows(store: Store, query: str) -> list[dict[str, str]]:
 
 def test_the_index_is_built_at_start_up_with_every_resource(client: TestClient,
                                                              store: Store) -> None:
-    index = client.app.state.search_index  # type: ignore[attr-defined]
+    build = client.app.state.search_index  # type: ignore[attr-defined]
+    assert isinstance(build, IndexBuild)
+    index = build.wait(60)
     assert isinstance(index, SearchIndex)
     expected = {
         "municipality": "ds:Municipality", "strategy": "ds:Strategy", "decision": "ds:Decision",
@@ -273,6 +276,22 @@ def test_kind_and_paging(client: TestClient) -> None:
     assert first["pages"] == -(-total // 20)
     everything = iris_of_kind(client, "Stadt", "quote")
     assert len(everything) == total
+
+
+def test_past_the_ranking_window_every_hit_comes_once(client: TestClient,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kind with more matches than kg.search.WINDOW: the first WINDOW ranked by bm25, the
+    rest in the index's order; paging still shows every hit exactly once."""
+    ranked = search(client, "Stadt", kind="quote")
+    total = ranked["groups"][0]["total"]
+    assert total > 25
+    every = iris_of_kind(client, "Stadt", "quote")
+    monkeypatch.setattr("kg.search.WINDOW", 7)
+    first = search(client, "Stadt", kind="quote")["groups"][0]["hits"]
+    scores = [h["score"] for h in first]
+    assert scores[:7] == sorted(scores[:7], reverse=True)
+    windowed = iris_of_kind(client, "Stadt", "quote")
+    assert len(windowed) == total and sorted(windowed) == sorted(every)
 
 
 @pytest.mark.parametrize("params", [{"kind": "nothing"}, {"page": "0"}, {"page": "x"},
