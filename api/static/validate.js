@@ -14,6 +14,8 @@
     if (bySuffix[suffix]) { syntax.value = bySuffix[suffix]; }
   });
   form.addEventListener("submit", function (event) {
+    // the report's download and print buttons post to their own address: let them
+    if (event.submitter && event.submitter.hasAttribute("formaction")) { return; }
     event.preventDefault();
     form.classList.add("busy");
     fetch(form.action, { method: "POST", body: new FormData(form), headers: { "Accept": "text/html" } })

@@ -37,7 +37,7 @@ def test_paste_shows_the_report_grouped_with_shape_links(browser: Any, server: s
         assert page.locator("h1").inner_text() == "Daten prüfen"
         page.fill("#data", (CORPUS / "dangling.ttl").read_text(encoding="utf-8"))
         page.select_option("#syntax", "turtle")
-        page.click("button[type=submit]")
+        page.click("#validate-form button[type=submit]")
         verdict = page.locator("#report .verdict")
         verdict.wait_for()
         assert verdict.get_attribute("data-conforms") == "false"
@@ -60,7 +60,7 @@ def test_upload_a_file_in_english(browser: Any, server: str) -> None:
         page.set_input_files("#file", str(CORPUS / "bfs-letters.ttl"))
         assert page.locator("#syntax").input_value() == "turtle"  # set by the script
         page.select_option("#lang", "en")
-        page.click("button[type=submit]")
+        page.click("#validate-form button[type=submit]")
         page.locator("#report .verdict").wait_for()
         text = page.locator("#report").inner_text()
         assert "does not conform" in text
@@ -76,7 +76,7 @@ def test_the_form_works_without_javascript(browser: Any, server: str) -> None:
     try:
         page.goto(server + "/validate?lang=de")
         page.fill("#data", TEMPLATE.read_text(encoding="utf-8"))
-        page.click("button[type=submit]")
+        page.click("#validate-form button[type=submit]")
         page.wait_for_load_state()
         verdict = page.locator("#report .verdict")
         verdict.wait_for()
@@ -92,7 +92,7 @@ def test_a_syntax_error_shows_line_and_column(browser: Any, server: str) -> None
     try:
         page.goto(server + "/validate?lang=en")
         page.fill("#data", (CORPUS / "syntax-turtle.ttl").read_text(encoding="utf-8"))
-        page.click("button[type=submit]")
+        page.click("#validate-form button[type=submit]")
         alert = page.locator("#report .error")
         alert.wait_for()
         assert "line 5, column 5" in alert.inner_text()
@@ -109,7 +109,7 @@ def test_the_template_downloads_and_validates(browser: Any, server: str) -> None
         saved = Path(info.value.path())
         assert saved.read_bytes() == TEMPLATE.read_bytes()
         page.set_input_files("#file", str(saved))
-        page.click("button[type=submit]")
+        page.click("#validate-form button[type=submit]")
         verdict = page.locator("#report .verdict")
         verdict.wait_for()
         assert verdict.get_attribute("data-conforms") == "true"
