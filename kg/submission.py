@@ -257,6 +257,11 @@ class PreparedShapes:
         for triple in shapes:
             self.shapes.add(triple)
         self.ontology = list(ontology)
+        self._base = Graph()
+        for triple in self.ontology:
+            self._base.add(triple)
+        # SHACL rules would add triples to the data graph: then each run gets a copy
+        self._reusable = not any(True for _ in self.shapes.triples((None, SH.rule, None)))
         self._shapes_graph = ShapesGraph(self.shapes)
         self._lock = threading.Lock()  # pyshacl's cached shapes are not shared by threads
         _install_focus_filter()
@@ -281,14 +286,17 @@ class PreparedShapes:
         from pyshacl.errors import ValidationFailure
         from pyshacl.graph_abstraction import DataGraph
 
-        graph = Graph()
-        for part in (data, context, self.ontology):
-            for triple in part:
-                graph.add(triple)
         options = {"inference": "none", "advanced": True, "inplace": True,
                    "allow_warnings": True, "allow_infos": True, "abort_on_first": False,
                    }
         with self._lock:
+            # The ontology layer stays in one graph; a run adds the submission and its
+            # context and takes them away again (pyshacl adds nothing to the data graph
+            # without inference and rules), which saves copying the ontology every time.
+            graph = self._base if self._reusable else _copy_of(self._base)
+            added = [t for t in dict.fromkeys((*data, *context)) if t not in graph]
+            for triple in added:
+                graph.add(triple)
             _FOCUS.allowed = {URIRef(iri) for iri in focus}
             _FOCUS.shapes_graph = self._shapes_graph
             try:
@@ -300,6 +308,8 @@ class PreparedShapes:
                 raise ShapesError(f"the shapes cannot be used: {err.message}") from None
             finally:
                 _FOCUS.allowed = _FOCUS.shapes_graph = None
+                for triple in added:
+                    graph.remove(triple)
         tidy_messages(report, self.shapes)
         return list(report)
 
@@ -315,6 +325,13 @@ class PreparedShapes:
                 if isinstance(predicate, URIRef):
                     data.append((node, predicate, node))
         self.run_payload(data, [], sorted({str(s) for s, _, _ in data}))
+
+
+def _copy_of(graph: Graph) -> Graph:
+    copy = Graph()
+    for triple in graph:
+        copy.add(triple)
+    return copy
 
 
 _FOCUS = threading.local()

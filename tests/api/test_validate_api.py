@@ -227,3 +227,25 @@ def test_a_validation_past_its_deadline_is_killed(client: TestClient, store: Sto
     again = post(client, TEMPLATE_TTL.read_bytes())
     assert again.status_code == 200  # type: ignore[attr-defined]
     assert json.loads(again.content)["conforms"] is True  # type: ignore[attr-defined]
+
+
+def test_a_run_leaves_nothing_behind_for_the_next(store: Store) -> None:
+    """The ontology layer is kept in one graph across runs; each run's submission and
+    context are taken away again, so a second submission is judged on its own."""
+    from kg.submission import PreparedShapes, validate_submission
+
+    prepared = PreparedShapes.of_store(store)
+    before = len(prepared._base)
+    template = Graph().parse(TEMPLATE_TTL, format="turtle")
+    first = validate_submission(store, template)
+    assert len(prepared._base) == before
+    lone = Graph().parse(data=b"""@prefix ds: <https://w3id.org/digistrat/ontology#> .
+        <https://w3id.org/digistrat/id/element/stadt-vorlage-2030-9> a ds:ActionField ;
+            ds:isElementOf <https://w3id.org/digistrat/id/strategy/stadt-vorlage-2030> .""",
+                         format="turtle")
+    alone = validate_submission(store, lone)
+    assert any(r.source_shape.endswith("#DanglingReference") for r in alone.results)
+    assert len(prepared._base) == before
+    again = validate_submission(store, template)
+    assert {(r.focus_node, r.path, r.message) for r in again.results} == {
+        (r.focus_node, r.path, r.message) for r in first.results}
