@@ -165,3 +165,22 @@ def test_the_command_line_names_it_too(tmp_path: Path, lang: str, text: str) -> 
                                         "--lang", lang])
     assert outcome.exit_code == 2
     assert text in outcome.output
+
+
+def test_every_message_for_people_is_in_both_catalogues() -> None:
+    """The file-type messages and the form's and table's messages (built in code, so the
+    template scan of tests/test_i18n.py does not see them) are translated."""
+    import re
+
+    from kg.i18n import messages
+    from kg.submission import FILE_TYPE_MESSAGES
+
+    texts = [text for pair in FILE_TYPE_MESSAGES.values() for text in pair]
+    source = (ROOT / "kg" / "intake.py").read_text(encoding="utf-8")
+    for call in re.finditer(r'IntakeError\(\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', source):
+        texts.append("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', call.group(1))))
+    assert len(texts) >= 25
+    german, english = messages("de"), messages("en")
+    missing = [t for t in texts if not german.get(t) or english.get(t) != t]
+    assert missing == []
+    assert all(german[t] != t for t in texts)
