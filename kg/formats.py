@@ -19,7 +19,7 @@ import pyoxigraph as ox
 
 from kg.errors import UnsupportedFormatError
 
-Kind = Literal["rdf", "results"]
+Kind = Literal["rdf", "results", "table"]
 #: How a truncated answer says so in its body: a JSON member, an XML comment after the
 #: declaration, a final ``#`` comment line, or not at all (then the headers alone say so).
 Truncation = Literal["json-member", "xml-comment", "hash-comment", "none"]
@@ -34,8 +34,8 @@ class Format:
     label: str
     media_types: tuple[str, ...]  # the canonical one first
     suffix: str
-    iri_name: str  # local name under http://www.w3.org/ns/formats/
-    ox_format: ox.RdfFormat | ox.QueryResultsFormat
+    iri_name: str  # local name under http://www.w3.org/ns/formats/ ("" for table formats)
+    ox_format: ox.RdfFormat | ox.QueryResultsFormat | None
     aliases: tuple[str, ...] = ()
     suffixes: tuple[str, ...] = ()  # further file suffixes read as this format
     truncation: Truncation = "none"
@@ -54,8 +54,8 @@ class Format:
     @property
     def is_text(self) -> bool:
         """Served with ``charset=utf-8`` (JSON-based types are UTF-8 by definition)."""
-        return self.media_type.startswith("text/") or self.name in (
-            "ntriples", "nquads", "trig")
+        return self.media_type.startswith("text/") or (self.name in (
+            "ntriples", "nquads", "trig") and self.kind == "rdf")
 
     @property
     def holds_datasets(self) -> bool:
@@ -106,10 +106,16 @@ FORMATS: tuple[Format, ...] = (
              ox.QueryResultsFormat.CSV),
     _results("tsv", "TSV", ("text/tab-separated-values",), ".tsv", "SPARQL_Results_TSV",
              ox.QueryResultsFormat.TSV),
+    # tables of the pages for people (/-/strategies?format=csv …): rows as shown, not RDF
+    Format("csv", "table", "CSV", ("text/csv",), ".csv", "", None),
+    Format("json", "table", "JSON", ("application/json",), ".json", "", None),
 )
 
 SYNTAXES: tuple[Format, ...] = tuple(f for f in FORMATS if f.kind == "rdf")
 RESULT_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.kind == "results")
+TABLE_FORMATS: tuple[Format, ...] = tuple(f for f in FORMATS if f.kind == "table")
+#: The formats of SPARQL answers (what the service description lists).
+ANSWER_FORMATS: tuple[Format, ...] = SYNTAXES + RESULT_FORMATS
 DUMPS: tuple[Format, ...] = tuple(f for f in FORMATS if f.dump_file)
 #: An RDF syntax (the name other modules use for the RDF part of the registry).
 RdfSyntax = Format
@@ -127,7 +133,8 @@ def named(name: str, kind: Kind | None = None) -> Format:
             return fmt
     choices = FORMATS if kind is None else [f for f in FORMATS if f.kind == kind]
     known = ", ".join(f.name for f in choices)
-    what = {"rdf": "RDF format", "results": "result format", None: "format"}[kind]
+    what = {"rdf": "RDF format", "results": "result format", "table": "table format",
+            None: "format"}[kind]
     raise UnsupportedFormatError(f"unknown {what} {name!r}; known: {known}")
 
 

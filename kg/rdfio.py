@@ -123,7 +123,8 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
         datatype = term.datatype.value
         if datatype == "http://www.w3.org/2001/XMLSchema#string":
             return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(datatype))
+        # normalize=False: the shapes see the lexical form as written ("1_000" stays ill-typed)
+        return Literal(term.value, datatype=URIRef(datatype), normalize=False)
     raise TypeError(f"no rdflib term for {term!r}")
 
 

@@ -7,8 +7,7 @@ from typing import Protocol
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-from kg.formats import FORMATS as FORMAT_REGISTRY
-from kg.formats import syntax_named
+from kg.formats import ANSWER_FORMATS, syntax_named
 from kg.store import Store
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -36,7 +35,7 @@ def service_description_graph(endpoint: str, store: Store | None, limits: Limits
     graph.add((service, RDF.type, SD.Service))
     graph.add((service, SD.endpoint, URIRef(endpoint)))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
-    for fmt in FORMAT_REGISTRY:
+    for fmt in ANSWER_FORMATS:
         graph.add((service, SD.resultFormat, URIRef(fmt.iri)))
     graph.add((service, SD.feature, SD.UnionDefaultGraph))
     graph.add((service, SD.feature, SD.EmptyGraphs))

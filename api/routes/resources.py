@@ -23,7 +23,7 @@ from api.rendering import VARY, gettext, page_lang, render
 from kg.formats import Format
 from kg.namespaces import DS
 from kg.store import Store
-from kg.views import common, municipality, resource, schema, strategy, vocabulary
+from kg.views import charts, common, municipality, resource, schema, strategy, vocabulary
 
 router = APIRouter()
 
@@ -185,6 +185,7 @@ def strategy_page(request: Request, store: Store, iri: str, triples: list[ox.Tri
     context.update({
         "tree": tree, "tree_names": names, "decisions": decisions, "related": related,
         "themes": sorted(themes, key=lambda t: names.get(t, t).lower()),
+        "structure_chart": charts.structure_chart(tree, names, lang),
         "owners": common.objects(triples, iri, str(DS.ownedBy)),
     })
     return render(request, "strategy.html", context)

@@ -29,7 +29,7 @@ from kg.errors import (
     KGError,
     UnsupportedFormatError,
 )
-from kg.formats import FORMATS, RESULT_FORMATS, SYNTAXES, named, offers, syntax_named
+from kg.formats import ANSWER_FORMATS, RESULT_FORMATS, SYNTAXES, named, offers, syntax_named
 from kg.namespaces import PREFIXES
 from kg.queries import load_queries
 from kg.service_description import service_description
@@ -178,7 +178,7 @@ def _lookup(value: str, kind: str) -> str | None:
 
 
 def _unknown_format(value: str) -> ApiError:
-    names = ", ".join(f.name for f in FORMATS)
+    names = ", ".join(f.name for f in ANSWER_FORMATS)
     return ApiError(400, "bad-request", f"format={value!r} is unknown; give one of {names} "
                     "or a media type")
 

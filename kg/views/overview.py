@@ -3,49 +3,11 @@ timeline of adoptions and successions."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-from kg.store import Store
-from kg.views.common import compact, fallback_label, labels, select
-from kg.views.municipality import municipalities
 from kg.views.strategy import StrategySummary
 
 # --- comparison matrix -----------------------------------------------------------------------
-
-
-@dataclass
-class Matrix:
-    municipalities: list[tuple[str, str]]
-    themes: list[tuple[str, str]]
-    cells: dict[tuple[str, str], list[tuple[str, str]]]  # (municipality, theme) → (iri, label)
-
-
-def comparison(store: Store, lang: str) -> Matrix:
-    """Municipalities × themes: the strategies and elements of each city on each theme."""
-    rows = select(store, """SELECT DISTINCT ?m ?theme ?x WHERE {
-        ?s a ds:Strategy ; ds:ownedBy ?m .
-        { ?s dct:subject ?theme BIND(?s AS ?x) }
-        UNION { ?x (ds:isElementOf|^ds:hasElement)+ ?s . ?x dct:subject ?theme } }""")
-    theme_rows = select(store, "SELECT DISTINCT ?t WHERE { ?t a ds:Theme }")
-    cells: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
-    names_wanted = set()
-    for row in rows:
-        key = (row["m"].value, row["theme"].value)
-        cells[key].append((row["x"].value, ""))
-        names_wanted.update((row["m"].value, row["theme"].value, row["x"].value))
-    theme_iris = {r["t"].value for r in theme_rows} | {t for _, t in cells}
-    named = labels(store, names_wanted | theme_iris, lang)
-    for key, items in cells.items():
-        cells[key] = sorted({(x, named.get(x, fallback_label(x, ""))) for x, _ in items},
-                            key=lambda i: i[1].lower())
-    munis = municipalities(store, lang)
-    themes = sorted(((t, named.get(t, compact(t))) for t in theme_iris),
-                    key=lambda x: x[1].lower())
-    return Matrix(munis, themes, dict(cells))
-
-
 
 
 def timeline_layout(items: list[StrategySummary],

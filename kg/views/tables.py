@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
-from kg.formats import named
+from kg.formats import TABLE_FORMATS as FORMAT_TABLES
 from kg.i18n import gettext
 from kg.store import Store
 from kg.views.common import labels, pick, select, year_of
@@ -63,8 +63,8 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 #: The formats a table is offered in besides HTML (``?format=``): CSV as the registry names
 #: it; JSON is the table's own shape (columns, rows, facets), not a SPARQL result.
-TABLE_FORMATS: dict[str, str] = {"csv": named("csv", "results").content_type(),
-                                 "json": "application/json"}
+#: ``?format=`` of a table: the table formats of the registry (kg/formats.py).
+TABLE_FORMATS: dict[str, str] = {f.name: f.content_type() for f in FORMAT_TABLES}
 
 
 class BadParameterError(ValueError):
