@@ -51,7 +51,8 @@ def test_every_text_in_use_is_translated(lang: str) -> None:
 
 PAGES = ["/", "/-/compare", "/-/timeline", "/-/coverage", "/-/downloads", "/-/catalog",
          "/ontology", "/vocab", "/shapes", "/id/municipality/ch-261", "/validate", "/sparql",
-         "/nothing-here"]
+         "/-/strategies", "/-/municipalities", "/-/themes", "/-/themes/open-data", "/-/charts",
+         "/search", "/validate/new", "/nothing-here"]
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 GETTABLE = ["/", "/-/compare", "/-/timeline", "/-/coverage", "/-/downloads",
             "/-/downloads/digistrat.ttl", "/-/downloads/digistrat.nq.gz", "/-/catalog",
             "/.well-known/void", "/sitemap.xml", "/-/context.jsonld", "/validate",
-            "/id/municipality/ch-261", "/ontology", "/vocab/theme", "/sparql"]
+            "/id/municipality/ch-261", "/ontology", "/vocab/theme", "/sparql",
+            "/-/strategies", "/-/strategies?format=csv", "/-/municipalities", "/-/themes",
+            "/-/themes/open-data", "/-/charts", "/search?q=Bern", "/validate/new"]
 
 
 @pytest.mark.parametrize("path", GETTABLE)
