@@ -99,6 +99,16 @@ def over_http(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         print(f"digistrat serve ready after {server.ready_seconds:.2f} s "
               f"(tree RSS {server.rss_mb()['tree_mb']} MB)")
         try:
+            waited = time.perf_counter()  # the index is built in the background: wait for it
+            while asyncio.run(fetch_once(server.port, "/search?q=x&format=json"))[0] == 503:
+                if time.perf_counter() - waited > args.ready_timeout:
+                    raise RuntimeError("the search index was not built in time")
+            index_ready = time.perf_counter() - server.started
+            print(f"search index ready {index_ready:.1f} s after the process started "
+                  f"(tree RSS {server.rss_mb()['tree_mb']} MB)")
+            results["_server"] = {"ready_s": round(server.ready_seconds, 2),
+                                  "index_ready_s": round(index_ready, 1),
+                                  **server.rss_mb()}
             for name, params in QUERIES:
                 for fmt in ("json", "html"):
                     target = "/search?" + urlencode({**params, "format": fmt})

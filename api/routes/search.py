@@ -11,10 +11,10 @@ empty box gets the page with a hint instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.errors import ApiError
@@ -84,8 +84,7 @@ def search_index(request: Request) -> SearchIndex:
     return index
 
 
-def wants_json(request: Request) -> bool:
-    asked = request.query_params.get("format")
+def wants_json(request: Request, asked: str | None) -> bool:
     if asked is not None:
         chosen = {"json": True, "application/json": True, "html": False,
                   "text/html": False}.get(asked.strip().lower())
@@ -105,11 +104,13 @@ def wants_json(request: Request) -> bool:
 
 
 @router.get("/search", response_model=None, summary="Full-text search")
-def search_page(request: Request, q: str = "", kind: str = "", page: int = 1) -> Response:
+def search_page(request: Request, q: str = "", kind: str = "", page: int = 1,
+                fmt: Annotated[str, Query(alias="format")] = "") -> Response:
     """Municipalities, strategies, elements, goals and measures, decisions, bodies, themes
     and quotes whose names or texts hold the words of ``q`` (case, accents and umlauts
-    aside; each word also as the start of a longer word), ranked, grouped by kind."""
-    as_json = wants_json(request)
+    aside; each word also as the start of a longer word), ranked, grouped by kind.
+    ``format``: ``json`` or ``html`` (else the Accept header decides)."""
+    as_json = wants_json(request, fmt or None)
     lang = page_lang(request)
     if kind and kind not in KINDS:
         raise ApiError(400, "bad-request", f"unknown kind {kind!r}", known=list(KINDS))

@@ -152,6 +152,8 @@ class Strategy:
     start: str = ""  # time horizon
     end: str = ""
     adopted_flag: bool = False  # adopted by a decision, or adopted / in force
+    adopted_by: str = ""  # the body that passed the (first) adopting decision: its name
+    adopted_by_iri: str = ""
     themes: set[str] = field(default_factory=set)  # slugs, of the strategy and its elements
     elements: int = 0
     facets: dict[str, frozenset[str]] = field(default_factory=dict)  # filled by build
@@ -263,6 +265,11 @@ _STRATEGIES = """SELECT ?s ?m ?type ?status ?d ?date ?dtype ?issued ?start ?end 
   OPTIONAL { ?s ds:timeHorizon ?h . OPTIONAL { ?h dcat:startDate ?start }
              OPTIONAL { ?h dcat:endDate ?end } } }"""
 
+_ADOPTERS = """SELECT ?s ?d ?date ?dtype ?body ?label WHERE {
+  ?s a ds:Strategy ; ds:adoptedIn|^ds:adopts ?d . ?d eli:passed_by ?body .
+  OPTIONAL { ?d eli:date_document ?date } OPTIONAL { ?d ds:decisionType ?dtype }
+  OPTIONAL { ?body skos:prefLabel ?label } }"""
+
 # from the tagged resource to its strategy (bound subject first: 50× faster in Oxigraph)
 _TAGGED = """SELECT ?s ?x ?theme ?desig ?pos WHERE {
   ?x dct:subject ?theme .
@@ -360,6 +367,21 @@ def build(store: Store, lang: str) -> Tables:
         for key in ("issued", "start", "end"):
             if key in row and (not getattr(item, key) or row[key].value < getattr(item, key)):
                 setattr(item, key, row[key].value)
+    adopters: dict[str, tuple[str, str, dict[str, str]]] = {}  # strategy → (date, body, names)
+    for row in select(store, _ADOPTERS):
+        s, body = row["s"].value, row["body"].value
+        dtype = row["dtype"].value if "dtype" in row else ""
+        if s not in strategies or (dtype and dtype not in ADOPTING_DECISIONS):
+            continue
+        date = row["date"].value if "date" in row else "~"  # undated decisions last
+        if s not in adopters or (date, body) < adopters[s][:2]:
+            adopters[s] = (date, body, {})
+        if adopters[s][1] == body and "label" in row:
+            tag, text = _literal(row["label"])
+            adopters[s][2].setdefault(tag, text)
+    for s, (_, body, names) in adopters.items():
+        strategies[s].adopted_by_iri = body
+        strategies[s].adopted_by = pick(names, lang) or slug(body)
     for row in select(store, _ELEMENTS):
         if row["s"].value in strategies:
             strategies[row["s"].value].elements = int(row["n"].value)
@@ -494,6 +516,7 @@ def strategy_columns(lang: str) -> list[Column]:
             Column("country", gettext(lang, "Country")),
             Column("level", gettext(lang, "Level")), Column("type", gettext(lang, "Type")),
             Column("status", gettext(lang, "Status")), Column("year", gettext(lang, "Year")),
+            Column("adopted_by", gettext(lang, "Adopted by")),
             Column("themes", gettext(lang, "Themes"), sortable=False),
             Column("elements", gettext(lang, "Elements"), numeric=True)]
 
@@ -523,6 +546,7 @@ def _sort_value(t: Tables, row: Strategy | Municipality, key: str) -> Any:
             "type": lambda: collation_key(t.label("type", row.type)) if row.type else None,
             "status": lambda: _rank(STATUS_ORDER, row.status) if row.status else None,
             "year": lambda: row.adopted or row.issued or row.start or None,
+            "adopted_by": lambda: collation_key(row.adopted_by) if row.adopted_by else None,
             "elements": lambda: row.elements}
     else:
         values = {"name": lambda: collation_key(row.display),
@@ -777,7 +801,8 @@ def table_view(t: Tables, kind: str, items: Iterable[tuple[str, str]], path: str
 # --- CSV and JSON ------------------------------------------------------------------------------
 
 STRATEGY_FIELDS = ["strategy", "title", "city", "city_iri", "country", "level", "type",
-                   "status", "year", "year_basis", "adopted", "issued", "period_start",
+                   "status", "year", "year_basis", "adopted", "adopted_by",
+                   "adopted_by_iri", "issued", "period_start",
                    "period_end", "themes", "elements"]
 MUNICIPALITY_FIELDS = ["municipality", "name", "official_name", "country", "level",
                        "population", "strategies", "latest_year", "types", "themes"]
@@ -794,6 +819,7 @@ def record(t: Tables, row: Strategy | Municipality) -> dict[str, Any]:
                 "type": t.label("type", row.type) if row.type else "",
                 "status": t.label("status", row.status) if row.status else "",
                 "year": row.year, "year_basis": row.year_basis, "adopted": row.adopted,
+                "adopted_by": row.adopted_by, "adopted_by_iri": row.adopted_by_iri,
                 "issued": row.issued, "period_start": row.start, "period_end": row.end,
                 "themes": sorted((t.label("theme", x) for x in row.themes), key=collation_key),
                 "elements": row.elements}

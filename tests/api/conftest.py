@@ -26,7 +26,7 @@ def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(OXIGRAPH), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),
-               "--bind", f"127.0.0.1:{port}", "--timeout-s", "5"]
+               "--bind", f"127.0.0.1:{port}", "--timeout-s", "60"]
     with running(command, base + "/query?query=ASK%7B%7D", ready_seconds=30):
         yield base
 
