@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import weakref
 from typing import Any
 from xml.sax.saxutils import escape
@@ -91,14 +92,25 @@ def dump_bytes(store: Store, name: str, compressed: bool) -> bytes:
     return cache[key]
 
 
+def human_size(size: int) -> str:
+    """``size`` bytes as people read it: 812 B, 14.2 kB, 3.1 MB (decimal units)."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"
+
+
 def download_files(store: Store) -> list[dict[str, Any]]:
     files = []
     for entry in DUMPS:
         for compressed in (False, True):
+            body = dump_bytes(store, entry.name, compressed)
             files.append({"name": entry.dump_file + (".gz" if compressed else ""),
                           "format": entry.name, "label": entry.label,
                           "media_type": "application/gzip" if compressed else entry.media_type,
-                          "size": len(dump_bytes(store, entry.name, compressed)),
+                          "size": len(body), "human_size": human_size(len(body)),
+                          "sha256": hashlib.sha256(body).hexdigest(),
                           "graphs": entry.dump_keeps_graphs})
     return files
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -225,6 +226,18 @@ def test_downloads(client: TestClient, store: Store) -> None:
     packed = client.get("/-/downloads/digistrat.ttl.gz")
     assert gzip.decompress(packed.content) == plain.content
     assert client.get("/-/downloads/secrets.txt").status_code == 404
+
+
+def test_downloads_show_sizes_checksums_and_tables(client: TestClient) -> None:
+    html = client.get("/-/downloads", headers=HTML).text
+    row = re.search(r'href="/-/downloads/digistrat.ttl" download>.*?</tr>', html, re.S)
+    assert row is not None
+    body = client.get("/-/downloads/digistrat.ttl").content
+    assert hashlib.sha256(body).hexdigest() in row.group(0)
+    assert re.search(r'title="[\d,]+ B">\d+\.\d (kB|MB)</td>', row.group(0))
+    for table in ("/-/strategies?format=csv", "/-/municipalities?format=json"):
+        assert f'href="{table}"' in html
+        assert client.get(table).status_code == 200
 
 
 def test_dcat_record(client: TestClient) -> None:
