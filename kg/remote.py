@@ -42,7 +42,7 @@ from kg.sparql import (
     query_syntax_error,
 )
 from kg.sparql_guard import inspect_query
-from kg.store import GraphInfo, Store
+from kg.store import GraphInfo, Solutions, Store
 from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
 _EMPTY = ox.Store()  # parses queries (and runs them on nothing) to report syntax errors
@@ -256,7 +256,7 @@ class RemoteEndpoint:
         parsed = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
         if isinstance(parsed, ox.QueryBoolean):
             return QueryOutcome("ask", parsed)
-        return QueryOutcome("select", Solutions(parsed))  # type: ignore[arg-type]
+        return QueryOutcome("select", Solutions.read(parsed))
 
 
 def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
@@ -267,17 +267,6 @@ def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     if not reply.get("ok"):
         return reply, b""
     return {"ok": True, "has_dataset": inspect_query(text).has_dataset}, b""
-
-
-class Solutions(list):  # type: ignore[type-arg]
-    """SELECT solutions read to the end: a list of rows with the query's ``variables``.
-
-    pyoxigraph's solution iterator may only be freed on the thread that made it; these rows
-    may go anywhere (a page's rows are read in one thread and dropped in another)."""
-
-    def __init__(self, solutions: ox.QuerySolutions) -> None:
-        super().__init__(solutions)
-        self.variables = list(solutions.variables)
 
 
 class RemoteStore:

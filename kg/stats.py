@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 
-from kg.store import Store
+from kg.store import Solutions, Store
 
 INSTANCES_PER_CLASS = """
 SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {
@@ -23,5 +23,5 @@ def instances_per_class(store: Store, layer: str = "data") -> list[tuple[str, in
     """Distinct typed subjects per class in one layer's graphs."""
     prefix = store.project.graph_iri(store.project.root / layer / "x.ttl").removesuffix("x")
     solutions = store.query(INSTANCES_PER_CLASS % ox.Literal(prefix), union=False)
-    assert isinstance(solutions, ox.QuerySolutions)
+    assert isinstance(solutions, Solutions)
     return [(str(row["class"].value), int(row["n"].value)) for row in solutions]

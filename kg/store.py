@@ -35,6 +35,33 @@ class GraphInfo:
     triples: int
 
 
+class Solutions(list):  # type: ignore[type-arg]
+    """SELECT solutions read to the end: a list of rows with the query's ``variables``.
+
+    pyoxigraph's iterators (solutions, triples, quads) may only be freed on the thread that
+    made them; a page's rows are read in one thread of the server and may be freed by the
+    garbage collector in another, so no iterator leaves this module or kg.remote."""
+
+    def __init__(self, solutions: Iterable[ox.QuerySolution], variables: list[ox.Variable]
+                 ) -> None:
+        super().__init__(solutions)
+        self.variables = variables
+
+    @classmethod
+    def read(cls, solutions: ox.QuerySolutions) -> Solutions:
+        return cls(solutions, list(solutions.variables))
+
+
+def read_result(result: Any) -> Any:
+    """A pyoxigraph query result read to the end: :class:`Solutions`, a list of triples, or
+    a boolean."""
+    if isinstance(result, ox.QuerySolutions):
+        return Solutions.read(result)
+    if isinstance(result, ox.QueryTriples):
+        return list(result)
+    return result
+
+
 class Store:
     """A read-mostly wrapper over a pyoxigraph store holding one project's files.
 
@@ -164,14 +191,15 @@ class Store:
     def query(self, text: str, *, union: bool = True) -> Any:
         """Run a trusted query (the views' own; never a client's, which the endpoint runs in
         confined workers); the default graph is the union of all graphs unless ``union`` is
-        False. A pyoxigraph result: solutions, a boolean, or triples."""
-        return self.ox.query(text, use_default_graph_as_union=union)
+        False. The result read to the end (:func:`read_result`)."""
+        return read_result(self.ox.query(text, use_default_graph_as_union=union))
 
     def quads(self, subject: str | None = None, graph: str | None = None
-              ) -> Iterable[ox.Quad]:
+              ) -> list[ox.Quad]:
         """The quads about ``subject`` and/or in ``graph`` (every quad when both are None)."""
-        return self.ox.quads_for_pattern(ox.NamedNode(subject) if subject else None, None,
-                                         None, ox.NamedNode(graph) if graph else None)
+        return list(self.ox.quads_for_pattern(ox.NamedNode(subject) if subject else None,
+                                              None, None,
+                                              ox.NamedNode(graph) if graph else None))
 
     def graph_iris(self, layer: str | None = None) -> list[str]:
         return [g.iri for g in self.graphs

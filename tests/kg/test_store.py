@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -32,6 +34,32 @@ def test_default_graph_is_the_union(tiny: Project) -> None:
     ask = store.ox.query("ASK { <https://example.org/ns#essen> a ?c . ?c ?p ?o }",
                          use_default_graph_as_union=True)
     assert bool(ask)
+
+
+def test_results_can_be_freed_on_any_thread(tiny: Project) -> None:
+    """The server reads a page's rows in one thread; the garbage collector may free them in
+    another. pyoxigraph's iterators refuse that (an unraisable error, and the object leaks),
+    so the store hands out results read to the end."""
+    store = Store.load(tiny)
+    made: dict[str, object] = {}
+
+    def read() -> None:
+        made["select"] = store.query("SELECT * WHERE { ?s ?p ?o }")
+        made["construct"] = store.query("CONSTRUCT WHERE { ?s ?p ?o }")
+        made["quads"] = store.quads()
+
+    worker = threading.Thread(target=read)
+    worker.start()
+    worker.join()
+    unraisable: list[object] = []
+    previous, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        assert {v.value for v in made["select"].variables} == {"s", "p", "o"}  # type: ignore[attr-defined]
+        assert len(made["select"]) == len(made["construct"]) == len(made["quads"]) > 0  # type: ignore[arg-type]
+        made.clear()
+    finally:
+        sys.unraisablehook = previous
+    assert unraisable == []
 
 
 def test_disk_store_is_reopened_without_reloading(tiny: Project, tmp_path: Path) -> None:
