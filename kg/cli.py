@@ -385,7 +385,8 @@ def load_command(root: str | None, quiet: bool, target: str, timeout_s: float,
                              timeout_s=timeout_s, user=user or None, password=password)
     except KGError as err:
         fail(str(err))
-    click.echo(f"Wrote {count} named graphs ({len(store):,} triples) to {target}")
+    click.echo(f"Wrote {count} named graphs ({len(store):,} triples) and their union to "
+               f"{target}")
 
 
 # --- import ------------------------------------------------------------------------------

@@ -170,7 +170,9 @@ class DecisionSummary:
 
 def decisions(store: Store, strategy: str, lang: str = "en") -> list[DecisionSummary]:
     """The decisions that adopted ``strategy``, with their dates and bodies where known."""
-    rows = select(store, f"""SELECT ?d ?date ?body WHERE {{
+    # DISTINCT: where both directions are stated, SPARQL's alternative path gives one
+    # solution per direction (Virtuoso and rdflib do; Oxigraph gives one)
+    rows = select(store, f"""SELECT DISTINCT ?d ?date ?body WHERE {{
         {iri(strategy)} ds:adoptedIn|^ds:adopts ?d .
         OPTIONAL {{ ?d eli:date_document|dct:date ?date }} OPTIONAL {{ ?d eli:passed_by ?body }}
         }}""")

@@ -145,7 +145,7 @@ class Strategy:
     key: str
     title: str
     city: Municipality | None = None
-    type: str = ""  # slug of the strategy type
+    types: list[str] = field(default_factory=list)  # slugs of its types (some have two)
     status: str = ""  # slug of the lifecycle status
     adopted: str = ""  # date of the (first) adopting decision
     issued: str = ""  # dct:issued
@@ -211,6 +211,10 @@ class Tables:
         if facet == "country":
             return country_name(self.lang, slug)
         return self.concepts.get(facet, {}).get(slug, slug)
+
+    def type_labels(self, strategy: Strategy) -> list[str]:
+        """The labels of a strategy's types, in alphabetical order."""
+        return sorted((self.label("type", x) for x in strategy.types), key=collation_key)
 
     def sorted_themes(self, slugs: Iterable[str]) -> list[tuple[str, str]]:
         """(slug, label) of themes, by label."""
@@ -351,8 +355,10 @@ def build(store: Store, lang: str) -> Tables:
         if "m" in row and row["m"].value in munis:
             item.city = munis[row["m"].value]
         if "type" in row:
-            item.type = slug(row["type"].value)
-            concept_iris["type"].setdefault(item.type, row["type"].value)
+            kind = slug(row["type"].value)
+            if kind not in item.types:
+                item.types = sorted([*item.types, kind])
+            concept_iris["type"].setdefault(kind, row["type"].value)
         if "status" in row:
             item.status = slug(row["status"].value)
             concept_iris["status"].setdefault(item.status, row["status"].value)
@@ -487,7 +493,7 @@ def _facet_values(row: Strategy | Municipality, facet: str) -> set[str]:
         city = row.city
         values = {"country": {city.country} if city else set(),
                   "level": {city.level or NONE} if city else set(),
-                  "type": {row.type or NONE}, "status": {row.status or NONE},
+                  "type": set(row.types) or {NONE}, "status": {row.status or NONE},
                   "year": {str(row.year) if row.year is not None else UNDATED},
                   "theme": row.themes, "city": {city.key} if city else set()}
         return values[facet]
@@ -543,7 +549,7 @@ def _sort_value(t: Tables, row: Strategy | Municipality, key: str) -> Any:
             "city": lambda: collation_key(city.display) if city else None,
             "country": lambda: _rank(COUNTRY_ORDER, row.country) if city else None,
             "level": lambda: _rank(LEVEL_ORDER, city.level) if city and city.level else None,
-            "type": lambda: collation_key(t.label("type", row.type)) if row.type else None,
+            "type": lambda: [collation_key(x) for x in t.type_labels(row)] or None,
             "status": lambda: _rank(STATUS_ORDER, row.status) if row.status else None,
             "year": lambda: row.adopted or row.issued or row.start or None,
             "adopted_by": lambda: collation_key(row.adopted_by) if row.adopted_by else None,
@@ -816,14 +822,14 @@ def record(t: Tables, row: Strategy | Municipality) -> dict[str, Any]:
                 "city_iri": city.iri if city else "",
                 "country": t.label("country", city.country) if city else "",
                 "level": t.label("level", city.level) if city and city.level else "",
-                "type": t.label("type", row.type) if row.type else "",
+                "type": t.type_labels(row),
                 "status": t.label("status", row.status) if row.status else "",
                 "year": row.year, "year_basis": row.year_basis, "adopted": row.adopted,
                 "adopted_by": row.adopted_by, "adopted_by_iri": row.adopted_by_iri,
                 "issued": row.issued, "period_start": row.start, "period_end": row.end,
                 "themes": sorted((t.label("theme", x) for x in row.themes), key=collation_key),
                 "elements": row.elements}
-    types = sorted({s.type for s in row.strategies if s.type})
+    types = sorted({x for s in row.strategies for x in s.types})
     themes: set[str] = set()
     for item in row.strategies:
         themes |= item.themes

@@ -9,18 +9,17 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
+from kg.remote import UNION_GRAPH
+
 PAGES = ["/", "/id/municipality/de-05113000", "/id/municipality/ch-261",
          "/id/strategy/essen-2023", "/id/strategy/zuerich-digitalisierungsstrategie-2024",
          "/id/element/essen-2023-1", "/id/decision/essen-2023-02-15", "/vocab",
          "/vocab/theme", "/vocab/theme/open-data", "/ontology", "/shapes",
          "/graph/data/essen", "/-/compare", "/-/timeline", "/-/downloads",
-         "/-/catalog", "/.well-known/void", "/sitemap.xml"]
-
-
-# Not compared: /-/coverage. Over `oxigraph serve` with the 172 data graphs named as the
-# default graph, one of its queries runs longer than the 10 s query limit (measured
-# 2026-11-27: 503 query-timeout), while in-process it takes well under a second. Open work
-# in issue 15.
+         "/-/catalog", "/.well-known/void", "/sitemap.xml", "/-/coverage",
+         "/-/municipalities?country=de&level=city", "/-/strategies?status=adopted",
+         "/-/themes", "/-/themes/open-data", "/-/charts", "/search?q=Daten",
+         "/validate", "/validate/new"]
 
 
 def normalised(text: str) -> str:
@@ -41,7 +40,8 @@ def test_a_page_is_the_same_over_the_remote_store(client: TestClient,
                                                   path: str, accept: str) -> None:
     local = client.get(path, headers={"Accept": accept, "Accept-Language": "de"})
     remote = remote_client.get(path, headers={"Accept": accept, "Accept-Language": "de"})
-    assert remote.status_code == local.status_code == 200, (path, remote.text[:300])
+    assert remote.status_code == local.status_code, (path, remote.text[:300])
+    assert local.status_code == 200 or (local.status_code == 406 and path.startswith("/search"))
     if accept == "text/turtle" and local.headers["content-type"].startswith("text/turtle"):
         from rdflib import Graph
         from rdflib.compare import isomorphic
@@ -58,3 +58,25 @@ def test_the_remote_store_holds_what_the_files_hold(remote_client: TestClient,
     local = client.app.state.store  # type: ignore[attr-defined]
     assert {g.iri for g in store.graphs} == {g.iri for g in local.graphs}
     assert len(store) == len(local)
+    # `digistrat load` wrote the union as one graph, and it is the default graph of the
+    # service's own queries
+    assert store.remote.union_graph == UNION_GRAPH
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    assert [r["n"] for r in store.query(count)] == [r["n"] for r in local.query(count)]
+
+
+def test_without_the_union_graph_the_graphs_are_named_one_by_one(
+        loaded: str, make_client: Callable[..., TestClient], client: TestClient) -> None:
+    """A store filled by other means (or an older digistrat) has no union graph: the same
+    answers, from the list of the project's graphs."""
+    app = make_client(sparql_endpoint=loaded + "/query").app
+    store = app.state.store  # type: ignore[attr-defined]
+    store.graphs  # noqa: B018 - reads the list of graphs (and finds the union graph)
+    store.remote.union_graph = None
+    store._fetched = float("inf")  # keep the list as it is
+    query = ("SELECT ?status (COUNT(*) AS ?n) WHERE { ?s ds:lifecycleStatus ?status } "
+             "GROUP BY ?status ORDER BY ?status")
+    prologue = "PREFIX ds: <https://w3id.org/digistrat/ontology#> "
+    local = client.app.state.store  # type: ignore[attr-defined]
+    assert list(map(str, store.query(prologue + query))) == \
+        list(map(str, local.query(prologue + query)))
