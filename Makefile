@@ -8,7 +8,7 @@ VENDOR := api/static/vendor
 VENDOR_STAMP := $(VENDOR)/.installed
 CM := node_modules/codemirror
 
-.PHONY: setup serve test lint check browser-deps
+.PHONY: setup serve test lint check test-deps
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -31,11 +31,10 @@ $(VENDOR_STAMP): package.json package-lock.json
 serve: setup
 	$(BIN)/digistrat serve
 
-# Debian's Chromium drives the browser tests (Playwright with executable_path).
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium for the browser tests"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+# From Debian, when missing: Chromium drives the browser tests (Playwright with
+# executable_path); Virtuoso and nginx are the remote store and the proxy of the scale tests.
+test-deps:
+	.ci/install-test-stores.sh
 
 lint: setup
 	$(BIN)/ruff check kg api tests bench
@@ -43,5 +42,5 @@ lint: setup
 check: setup
 	$(BIN)/digistrat check --quiet
 
-test: setup browser-deps lint check
+test: setup test-deps lint check
 	$(BIN)/python -m pytest -q

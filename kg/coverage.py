@@ -28,7 +28,8 @@ SELECT ?country
        (COUNT(DISTINCT ?e) AS ?elements) WHERE {
   ?m a ds:Municipality .
   BIND(SUBSTR(STRAFTER(STR(?m), "/id/municipality/"), 1, 2) AS ?country)
-  OPTIONAL { ?s ds:ownedBy ?m . OPTIONAL { ?e ds:isElementOf+ ?s } }
+  OPTIONAL { ?s ds:ownedBy ?m }
+  OPTIONAL { ?s ds:ownedBy ?m . ?e ds:isElementOf+ ?s }  # not nested: Virtuoso 7.2 loses rows
 } GROUP BY ?country ORDER BY ?country
 """
 
@@ -371,9 +372,11 @@ def coverage(store: Store) -> Coverage:
             _int(counted, "withSource") if counted else 0))
     missing = []
     for rule in RULES:
-        for row in _select(store, sparql_prologue() + rule.query + " ORDER BY ?label ?x"):
-            missing.append(MissingFact(rule.name, rule.what, rule.what_de, str(row["x"].value),
-                                       str(row["label"].value)))
+        found = [MissingFact(rule.name, rule.what, rule.what_de, str(row["x"].value),
+                             str(row["label"].value))
+                 for row in _select(store, sparql_prologue() + rule.query)]
+        # sorted here, not by ORDER BY: stores differ in how they order strings
+        missing.extend(sorted(found, key=lambda fact: (fact.label, fact.resource)))
     statuses, unstated = lifecycle_statuses(store)
     levels, nothing_found = level_coverage(store)
     return Coverage(countries, missing, statuses, unstated, levels, nothing_found)

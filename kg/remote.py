@@ -232,11 +232,16 @@ class RemoteEndpoint:
                         request, "describe" if form == "describe" else "construct")
                 if media in ("application/sparql-results+json", "application/json"):
                     parsed = ox.parse_query_results(reader, format=ox.QueryResultsFormat.JSON)
-                    if isinstance(parsed, ox.QueryBoolean):
-                        return answer_boolean_value(bool(parsed), request)
-                    answer = answer_from_tsv_writer(
-                        lambda w: parsed.serialize(w, format=ox.QueryResultsFormat.TSV),
-                        request)
+                    try:
+                        if isinstance(parsed, ox.QueryBoolean):
+                            return answer_boolean_value(bool(parsed), request)
+                        answer = answer_from_tsv_writer(
+                            lambda w: parsed.serialize(w, format=ox.QueryResultsFormat.TSV),
+                            request)
+                    finally:
+                        # freed here, even when an error's traceback keeps this frame: the
+                        # solutions may be freed only on the thread that made them
+                        del parsed
                     if "x-sparql-maxrows" in response.headers and not answer.truncated:
                         answer = _cut_by_the_store(answer, request)
                     return answer
@@ -462,9 +467,9 @@ class _StoreLogin(httpx.Auth):
 
 def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None = None,
                  timeout_s: float = 60.0, user: str | None = None,
-                 password: str | None = None) -> int:
+                 password: str | None = None, union: bool = True) -> int:
     """PUT every named graph of ``store`` to the Graph Store Protocol endpoint ``url``,
-    then their union (each triple once) as :data:`UNION_GRAPH`.
+    then (with ``union``) their union, each triple once, as :data:`UNION_GRAPH`.
 
     ``user`` and ``password`` log in when the store asks for it (HTTP 401), by Digest or
     Basic as it asks (Virtuoso: ``…/sparql-graph-crud-auth`` and a user with the role
@@ -473,19 +478,21 @@ def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None 
     """
     auth = _StoreLogin(user, password or "") if user else None
     with httpx.Client(trust_env=False, timeout=timeout_s, auth=auth) as client:
-        total = len(store.graphs) + 1
-        union: set[ox.Triple] = set()
+        total = len(store.graphs) + union
+        triples_of_all: set[ox.Triple] = set()
         for number, info in enumerate(store.graphs, 1):
             triples = [q.triple for q in store.quads(graph=info.iri)]
-            union.update(triples)
+            if union:
+                triples_of_all.update(triples)
             status = _put(client, url, info.iri, triples, user)
             if progress:
                 progress(f"[{number}/{total}] {info.file} -> <{info.iri}> "
                          f"({info.triples} triples, HTTP {status})")
-        status = _put(client, url, UNION_GRAPH, list(union), user)
-        if progress:
-            progress(f"[{total}/{total}] their union -> <{UNION_GRAPH}> ({len(union)} "
-                     f"triples, HTTP {status})")
+        if union:
+            status = _put(client, url, UNION_GRAPH, list(triples_of_all), user)
+            if progress:
+                progress(f"[{total}/{total}] their union -> <{UNION_GRAPH}> "
+                         f"({len(triples_of_all)} triples, HTTP {status})")
     return len(store.graphs)
 
 

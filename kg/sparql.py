@@ -288,7 +288,10 @@ def answer_from_tsv_writer(write: object, request: QueryRequest) -> QueryAnswer:
         body = tsv
     else:
         parsed = ox.parse_query_results(tsv or b"\n", format=ox.QueryResultsFormat.TSV)
-        body = parsed.serialize(format=fmt.ox_format)
+        try:
+            body = parsed.serialize(format=fmt.ox_format)
+        finally:
+            del parsed  # on this thread (see kg.store.Solutions)
     if truncated:
         body = mark_truncated(body, fmt, request.max_rows)
     return QueryAnswer("select", fmt.media_type, body, rows, truncated,

@@ -48,7 +48,7 @@ def server(store: Store) -> Iterator[str]:
 def browser() -> Iterator[Any]:
     """Headless Chromium; missing Chromium fails the test (`make test` installs it)."""
     if not CHROMIUM.exists():
-        pytest.fail(f"no {CHROMIUM}: install Debian's chromium (make browser-deps)")
+        pytest.fail(f"no {CHROMIUM}: install Debian's chromium (make test-deps)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
