@@ -60,6 +60,10 @@ from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutEr
 #: no such query.)
 UNION_GRAPH = "https://w3id.org/digistrat/union-graph"
 
+#: How deep :meth:`RemoteStore.describe` follows blank nodes (an RDF list needs one level
+#: per member; the longest in the project, an ``sh:in`` of seven members, needs 7).
+CLOSURE_DEPTH = 10
+
 _EMPTY = ox.Store()  # parses queries (and runs them on nothing) to report syntax errors
 _ACCEPT = {
     "select": "application/sparql-results+json",
@@ -396,6 +400,25 @@ class RemoteStore:
         if union:
             self.graphs  # noqa: B018 - the default graph names every graph of the project
         return self.remote.run_query(text, union=union).result
+
+    def describe(self, subjects: list[str]) -> list[ox.Triple]:
+        """The triples of ``subjects`` (SPARQL terms, ``<iri>``) with the closure over
+        blank-node objects, :data:`CLOSURE_DEPTH` levels deep: a CONSTRUCT of nested
+        OPTIONALs, not DESCRIBE, whose answer each store shapes its own way (Virtuoso: also
+        the triples pointing at the resource, and no closure)."""
+        template = ["?s ?p ?o ."]
+
+        def nested(node: str, level: int) -> str:
+            if level > CLOSURE_DEPTH:
+                return ""
+            p, o = f"?p{level}", f"?o{level}"
+            template.append(f"{node} {p} {o} .")
+            return (f"OPTIONAL {{ FILTER(isBlank({node})) {node} {p} {o} "
+                    f"{nested(o, level + 1)}}} ")
+
+        where = nested("?o", 1)
+        return self.query(f"CONSTRUCT {{ {' '.join(template)} }} WHERE {{ "  # type: ignore[no-any-return]
+                          f"VALUES ?s {{ {' '.join(subjects)} }} ?s ?p ?o {where}}}")
 
     def _select(self, text: str, *, union: bool = True) -> list[Any]:
         return list(self.query(text, union=union))

@@ -194,6 +194,11 @@ class Store:
         False. The result read to the end (:func:`read_result`)."""
         return read_result(self.ox.query(text, use_default_graph_as_union=union))
 
+    def describe(self, subjects: list[str]) -> list[ox.Triple]:
+        """The triples of ``subjects`` (SPARQL terms, ``<iri>``) with the closure over
+        blank-node objects: Oxigraph's DESCRIBE."""
+        return self.query(f"DESCRIBE ?s WHERE {{ VALUES ?s {{ {' '.join(subjects)} }} }}")  # type: ignore[no-any-return]
+
     def quads(self, subject: str | None = None, graph: str | None = None
               ) -> list[ox.Quad]:
         """The quads about ``subject`` and/or in ``graph`` (every quad when both are None)."""

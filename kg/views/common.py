@@ -56,7 +56,12 @@ def select(store: Store, text: str) -> list[dict[str, Term]]:
 
 def construct(store: Store, text: str) -> list[ox.Triple]:
     """The triples of a CONSTRUCT or DESCRIBE query, without duplicates, in a stable order."""
-    return sorted(set(_run(store, text)), key=_triple_key)
+    return ordered(_run(store, text))
+
+
+def ordered(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """Triples without duplicates, in a stable order."""
+    return sorted(set(triples), key=_triple_key)
 
 
 def ask(store: Store, text: str) -> bool:

@@ -33,6 +33,7 @@ from kg.views.common import (
     fallback_label,
     iri,
     labels,
+    ordered,
     pick,
     select,
 )
@@ -45,38 +46,19 @@ def exists(store: Store, subject: str) -> bool:
     return ask(store, f"ASK {{ {iri(subject)} ?p ?o }}")
 
 
-#: How deep :func:`describe` follows blank nodes (an RDF list needs one level per member;
-#: the longest in the project, an ``sh:in`` of seven members in the shapes, needs 7).
-CLOSURE_DEPTH = 10
-
-
 def describe(store: Store, subject: str) -> list[ox.Triple]:
     """The triples with ``subject`` as subject, with the closure over blank-node objects."""
     return describe_many(store, [subject])
 
 
 def describe_many(store: Store, subjects: Iterable[str]) -> list[ox.Triple]:
-    """:func:`describe` for several subjects in one query.
-
-    A CONSTRUCT of nested OPTIONALs, not DESCRIBE: what DESCRIBE gives is left to each
-    engine (Oxigraph: the blank-node closure; Virtuoso: also the triples pointing at the
-    resource, and no closure), and the pages must be the same over any store."""
-    values = " ".join(iri(s) for s in subjects)
+    """:func:`describe` for several subjects, in a stable order. What DESCRIBE gives is left
+    to each engine, so the store answers it (``Store.describe``: Oxigraph's DESCRIBE;
+    ``RemoteStore.describe``: a CONSTRUCT any SPARQL store answers the same way)."""
+    values = [iri(s) for s in subjects]
     if not values:
         return []
-    template = ["?s ?p ?o ."]
-
-    def nested(node: str, level: int) -> str:
-        if level > CLOSURE_DEPTH:
-            return ""
-        p, o = f"?p{level}", f"?o{level}"
-        template.append(f"{node} {p} {o} .")
-        return (f"OPTIONAL {{ FILTER(isBlank({node})) {node} {p} {o} "
-                f"{nested(o, level + 1)}}} ")
-
-    where = nested("?o", 1)
-    return construct(store, f"CONSTRUCT {{ {' '.join(template)} }} WHERE {{ "
-                            f"VALUES ?s {{ {values} }} ?s ?p ?o {where}}}")
+    return ordered(store.describe(values))
 
 
 def graph_triples(store: Store, graphs: Sequence[str]) -> list[ox.Triple]:
