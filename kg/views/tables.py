@@ -212,9 +212,12 @@ class Tables:
             return country_name(self.lang, slug)
         return self.concepts.get(facet, {}).get(slug, slug)
 
-    def type_labels(self, strategy: Strategy) -> list[str]:
-        """The labels of a strategy's types, in alphabetical order."""
-        return sorted((self.label("type", x) for x in strategy.types), key=collation_key)
+    def type_labels(self, item: Strategy | Municipality) -> list[str]:
+        """The labels of a strategy's types, or of every type among a municipality's
+        strategies, in alphabetical order."""
+        slugs = set(item.types) if isinstance(item, Strategy) else \
+            {x for s in item.strategies for x in s.types}
+        return sorted((self.label("type", x) for x in slugs), key=collation_key)
 
     def sorted_themes(self, slugs: Iterable[str]) -> list[tuple[str, str]]:
         """(slug, label) of themes, by label."""
@@ -829,7 +832,6 @@ def record(t: Tables, row: Strategy | Municipality) -> dict[str, Any]:
                 "issued": row.issued, "period_start": row.start, "period_end": row.end,
                 "themes": sorted((t.label("theme", x) for x in row.themes), key=collation_key),
                 "elements": row.elements}
-    types = sorted({x for s in row.strategies for x in s.types})
     themes: set[str] = set()
     for item in row.strategies:
         themes |= item.themes
@@ -838,7 +840,7 @@ def record(t: Tables, row: Strategy | Municipality) -> dict[str, Any]:
             "level": t.label("level", row.level) if row.level else "",
             "population": row.population, "strategies": len(row.strategies),
             "latest_year": row.latest_year,
-            "types": [t.label("type", x) for x in types],
+            "types": t.type_labels(row),
             "themes": sorted((t.label("theme", x) for x in themes), key=collation_key)}
 
 

@@ -148,6 +148,31 @@ def test_facets_combine(client: TestClient, store: Store) -> None:
     assert both["total"] == sum(alone)
 
 
+def test_a_strategy_of_two_types_counts_under_both(client: TestClient, store: Store) -> None:
+    """Some strategies state two types (e.g. digital and smart-city strategy): the type facet
+    counts each strategy under every type it states, and both tables show all of them."""
+    typed: dict[str, set[str]] = defaultdict(set)
+    for row in rows(store, "SELECT ?s ?t WHERE { ?s a ds:Strategy ; dct:type ?t }"):
+        typed[row["t"].rsplit("/", 1)[1]].add(row["s"])
+    assert any(len([t for t in typed if s in typed[t]]) > 1 for s in owners(store))
+    data = client.get("/-/strategies?format=json&size=500").json()
+    counts = {v["value"]: v["count"] for v in data["facets"]["type"] if v["value"] in typed}
+    assert counts == {t: len(members) for t, members in typed.items()}
+    for kind, members in typed.items():
+        narrowed = client.get(f"/-/strategies?format=json&size=500&type={kind}").json()
+        assert {r["strategy"] for r in narrowed["rows"]} == members
+    two = next(s for s in owners(store) if sum(s in m for m in typed.values()) > 1)
+    row = next(r for r in data["rows"] if r["strategy"] == two)
+    assert len(row["type"]) == 2
+    city = owners(store)[two]
+    municipalities = client.get("/-/municipalities?format=json&size=500").json()["rows"]
+    assert set(row["type"]) <= set(next(m for m in municipalities
+                                         if m["municipality"] == city)["types"])
+    page = client.get("/-/municipalities?size=500", headers=HTML).text
+    shown = page.split(f'<tr data-iri="{city}">', 1)[1].split("</tr>", 1)[0]
+    assert all(str(escape(label)) in shown for label in row["type"])
+
+
 def test_theme_facet(client: TestClient, store: Store) -> None:
     tagged = {r["s"] for r in rows(store, """SELECT DISTINCT ?s WHERE { ?s a ds:Strategy .
         { ?s dct:subject <https://w3id.org/digistrat/vocab/theme/open-data> } UNION
