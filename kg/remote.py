@@ -29,13 +29,11 @@ from urllib.parse import urlencode
 
 import httpx
 import pyoxigraph as ox
-from rdflib import Graph
 
 from kg.errors import QueryError, QuerySyntaxError, QueryTimeoutError, QueryTooComplexError
 from kg.formats import named
-from kg.namespaces import GRAPH, bind_prefixes
+from kg.namespaces import GRAPH
 from kg.project import Project
-from kg.rdfio import graph_from_quads
 from kg.sparql import (
     NotAcceptableError,
     QueryAnswer,
@@ -50,7 +48,7 @@ from kg.sparql import (
     query_syntax_error,
 )
 from kg.sparql_guard import inspect_query
-from kg.store import GraphInfo, Solutions, Store
+from kg.store import GraphInfo, GraphReading, Solutions, Store
 from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
 #: The union of the project's graphs, written by :func:`push_dataset` after them: the
@@ -354,7 +352,7 @@ def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     return {"ok": True, "has_dataset": inspect_query(text).has_dataset}, b""
 
 
-class RemoteStore:
+class RemoteStore(GraphReading):
     """The project's graph in a remote SPARQL store: the same reading interface as
     :class:`kg.store.Store` (``query``, ``quads``, ``layer_graph``, ``graphs``, ``len``), every
     read a SPARQL query to ``remote``. The named graphs of the project are those whose IRI
@@ -389,10 +387,6 @@ class RemoteStore:
             self.remote.graphs = [g.iri for g in self._graphs]
             self.remote.union_graph = UNION_GRAPH if len(rows) > len(self._graphs) else None
         return self._graphs
-
-    def graph_iris(self, layer: str | None = None) -> list[str]:
-        return [g.iri for g in self.graphs
-                if layer is None or self.project.layer_of_graph(g.iri) == layer]
 
     def query(self, text: str, *, union: bool = True) -> Any:
         """A trusted query on the remote store (the views' own), default graph = the union
@@ -439,21 +433,6 @@ class RemoteStore:
             found.append(ox.Quad(ox.NamedNode(subject) if subject else row["s"], row["p"],
                                  row["o"], name))
         return found
-
-    def layer_graph(self, *layers: str) -> Graph:
-        graph = Graph()
-        bind_prefixes(graph.namespace_manager)
-        for layer in layers:
-            for iri in self.graph_iris(layer):
-                graph_from_quads(self.quads(graph=iri), graph)
-        return graph
-
-    def rdflib_graph(self, graph_iris: list[str]) -> Graph:
-        graph = Graph()
-        bind_prefixes(graph.namespace_manager)
-        for iri in graph_iris:
-            graph_from_quads(self.quads(graph=iri), graph)
-        return graph
 
     def reopened(self) -> RemoteStore:
         return self

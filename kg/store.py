@@ -62,7 +62,33 @@ def read_result(result: Any) -> Any:
     return result
 
 
-class Store:
+class GraphReading:
+    """What both stores derive from their named graphs (:attr:`graphs`) and :meth:`quads`:
+    the graphs of a layer, and graphs as one rdflib graph."""
+
+    project: Project
+    graphs: list[GraphInfo]
+
+    def quads(self, subject: str | None = None, graph: str | None = None) -> list[ox.Quad]:
+        raise NotImplementedError
+
+    def graph_iris(self, layer: str | None = None) -> list[str]:
+        return [g.iri for g in self.graphs
+                if layer is None or self.project.layer_of_graph(g.iri) == layer]
+
+    def rdflib_graph(self, graph_iris: list[str]) -> Graph:
+        """The union of some named graphs as one rdflib graph (for pyshacl and serialisers)."""
+        graph = Graph()
+        bind_prefixes(graph.namespace_manager)
+        for iri in graph_iris:
+            graph_from_quads(self.quads(graph=iri), graph)
+        return graph
+
+    def layer_graph(self, *layers: str) -> Graph:
+        return self.rdflib_graph([iri for layer in layers for iri in self.graph_iris(layer)])
+
+
+class Store(GraphReading):
     """A read-mostly wrapper over a pyoxigraph store holding one project's files.
 
     In memory by default; on disk when a path is given, where a store built from the same
@@ -206,20 +232,6 @@ class Store:
                                               None, None,
                                               ox.NamedNode(graph) if graph else None))
 
-    def graph_iris(self, layer: str | None = None) -> list[str]:
-        return [g.iri for g in self.graphs
-                if layer is None or self.project.layer_of_graph(g.iri) == layer]
-
-    def rdflib_graph(self, graph_iris: list[str]) -> Graph:
-        """The union of some named graphs as one rdflib graph (for pyshacl and serialisers)."""
-        graph = Graph()
-        bind_prefixes(graph.namespace_manager)
-        for iri in graph_iris:
-            graph_from_quads(self.quads(graph=iri), graph)
-        return graph
-
-    def layer_graph(self, *layers: str) -> Graph:
-        return self.rdflib_graph([iri for layer in layers for iri in self.graph_iris(layer)])
 
     def __len__(self) -> int:
         return len(self.ox)
