@@ -116,6 +116,13 @@ def void_description(store: Store, base: str, files: Sequence[dict[str, Any]]) -
     return out.items
 
 
+def dataset_version(files: Sequence[dict[str, Any]]) -> str:
+    """The dataset's version: the first 12 hex digits of the SHA-256 of its N-Quads dump, so
+    the same data always has the same version and any change of a fact gives a new one."""
+    return next(f["sha256"][:12] for f in files
+                if f["format"] == "nquads" and not f["name"].endswith(".gz"))
+
+
 def dcat_record(store: Store, base: str, files: Sequence[dict[str, Any]]) -> list[ox.Triple]:
     """A DCAT-AP record: the catalogue, the dataset, its distributions and the SPARQL service."""
     out = _Triples()
@@ -150,6 +157,7 @@ def dcat_record(store: Store, base: str, files: Sequence[dict[str, Any]]) -> lis
     out.add(ds, DCAT + "landingPage", base)
     out.add(ds, DCT + "conformsTo", base + "ontology")
     out.add(ds, DCT + "identifier", ox.Literal(base))
+    out.add(ds, DCAT + "version", ox.Literal(dataset_version(files)))
     for lang in languages:
         out.add(ds, DCT + "language", lang)
     for lang, words in KEYWORDS.items():

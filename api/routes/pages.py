@@ -125,7 +125,9 @@ def coverage_page(request: Request, store: StoreDep) -> HTMLResponse:
 
 @router.get("/-/downloads", response_class=HTMLResponse)
 def downloads(request: Request, store: StoreDep) -> HTMLResponse:
-    return render(request, "downloads.html", {"files": download_files(store)})
+    files = download_files(store)
+    return render(request, "downloads.html", {"files": files,
+                                              "version": catalogue.dataset_version(files)})
 
 
 @router.get("/-/downloads/{file_name}")

@@ -238,6 +238,11 @@ def test_downloads_show_sizes_checksums_and_tables(client: TestClient) -> None:
     for table in ("/-/strategies?format=csv", "/-/municipalities?format=json"):
         assert f'href="{table}"' in html
         assert client.get(table).status_code == 200
+    # the version is the N-Quads dump's checksum, on the page and in the catalogue record
+    version = hashlib.sha256(client.get("/-/downloads/digistrat.nq").content).hexdigest()[:12]
+    assert f"<code>{version}</code>" in html
+    record = Graph().parse(data=client.get("/-/catalog?format=ttl").content, format="turtle")
+    assert [str(v) for v in record.objects(None, DCAT.version)] == [version]
 
 
 def test_dcat_record(client: TestClient) -> None:
