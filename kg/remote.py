@@ -411,8 +411,10 @@ class RemoteStore(GraphReading):
                     f"{nested(o, level + 1)}}} ")
 
         where = nested("?o", 1)
-        return self.query(f"CONSTRUCT {{ {' '.join(template)} }} WHERE {{ "  # type: ignore[no-any-return]
-                          f"VALUES ?s {{ {' '.join(subjects)} }} ?s ?p ?o {where}}}")
+        triples: list[ox.Triple] = self.query(
+            f"CONSTRUCT {{ {' '.join(template)} }} WHERE {{ "
+            f"VALUES ?s {{ {' '.join(subjects)} }} ?s ?p ?o {where}}}")
+        return triples
 
     def _select(self, text: str, *, union: bool = True) -> list[Any]:
         return list(self.query(text, union=union))

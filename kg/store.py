@@ -223,7 +223,9 @@ class Store(GraphReading):
     def describe(self, subjects: list[str]) -> list[ox.Triple]:
         """The triples of ``subjects`` (SPARQL terms, ``<iri>``) with the closure over
         blank-node objects: Oxigraph's DESCRIBE."""
-        return self.query(f"DESCRIBE ?s WHERE {{ VALUES ?s {{ {' '.join(subjects)} }} }}")  # type: ignore[no-any-return]
+        values = " ".join(subjects)
+        triples: list[ox.Triple] = self.query(f"DESCRIBE ?s WHERE {{ VALUES ?s {{ {values} }} }}")
+        return triples
 
     def quads(self, subject: str | None = None, graph: str | None = None
               ) -> list[ox.Quad]:
@@ -231,7 +233,6 @@ class Store(GraphReading):
         return list(self.ox.quads_for_pattern(ox.NamedNode(subject) if subject else None,
                                               None, None,
                                               ox.NamedNode(graph) if graph else None))
-
 
     def __len__(self) -> int:
         return len(self.ox)

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,14 +14,15 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.compare import isomorphic
-from support import free_port
+from support import free_port, running
 
 from api.cli import main
-from kg.remote import UNION_GRAPH, RemoteEndpoint, RemoteStore
+from kg.remote import UNION_GRAPH, RemoteEndpoint, RemoteStore, push_dataset
 from kg.sparql import run_query
 from kg.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
+OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 
 
 def test_load_puts_every_named_graph(loaded: str, store: Store) -> None:
@@ -108,6 +110,38 @@ def test_remote_time_limit(loaded: str, make_client: Callable[..., TestClient]) 
         "query": "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"})
     assert response.status_code == 503 and response.json()["type"] == "query-timeout"
     assert time.monotonic() - started < 5
+
+
+@pytest.fixture(scope="module")
+def impatient_client(tmp_path_factory: pytest.TempPathFactory, store: Store,
+                     make_client: Callable[..., TestClient]) -> Iterator[TestClient]:
+    """The service over an `oxigraph serve --timeout-s 1`: the store's limit is shorter than
+    the service's."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with running([str(OXIGRAPH), "serve", "--location", str(tmp_path_factory.mktemp("ox")),
+                  "--bind", f"127.0.0.1:{port}", "--timeout-s", "1"],
+                 base + "/query?query=ASK%7B%7D", ready_seconds=30):
+        push_dataset(store, base + "/store")
+        yield make_client(sparql_endpoint=base + "/query", query_timeout_ms=20_000,
+                          max_result_rows=10**9)
+
+
+SLOW_FILTER = '{ ?a ?b ?c . ?d ?e ?f FILTER(STR(?c) = CONCAT(STR(?f), "~")) }'
+
+
+@pytest.mark.parametrize("query", [
+    # oxigraph writes the head of the answer at once, then "The SPARQL operation has been
+    # cancelled" into it at its limit
+    "SELECT * " + SLOW_FILTER,
+    "SELECT (COUNT(*) AS ?n) " + SLOW_FILTER])
+def test_the_stores_own_time_limit_is_a_503(query: str, impatient_client: TestClient) -> None:
+    started = time.monotonic()
+    response = impatient_client.get("/sparql", params={"query": query})
+    assert response.status_code == 503, response.text[:300]
+    assert response.json()["type"] == "query-timeout"
+    assert "the store stopped it" in response.json()["error"]  # not the service's 20 s
+    assert time.monotonic() - started < 15
 
 
 def test_unreachable_backend_is_a_502(make_client: Callable[..., TestClient]) -> None:
