@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Where a trivial query's time goes: the engine alone, the worker hop, and the whole HTTP
+request, on the bundled data (issue 15, item 4).
+
+1. engine: pyoxigraph runs the query and writes SPARQL JSON, in this process;
+2. worker: the same through the endpoint's confined worker pool (`kg.endpoint.LocalEndpoint`:
+   the request sent to a worker process, run, answered), without HTTP;
+3. HTTP: `GET /sparql` to a `digistrat serve` on loopback, back to back at concurrency 1;
+4. HTTP without a query: `GET` of a static file, the web stack's own floor.
+
+Each is the median of --requests runs (bounded by --max-seconds).
+
+    .venv/bin/python bench/bench_request_split.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pyoxigraph as ox
+from httpclient import run_cell
+from servers import start_digistrat
+
+from kg.endpoint import LocalEndpoint, QueryPoolSettings
+from kg.project import Project
+from kg.sparql import QueryRequest
+from kg.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERY = """SELECT ?p ?o ?s WHERE {
+  { <https://w3id.org/digistrat/id/strategy/essen-2023> ?p ?o }
+  UNION { ?s ?p <https://w3id.org/digistrat/id/strategy/essen-2023> } }"""
+
+
+def median_ms(run: Callable[[], object], requests: int, max_seconds: float) -> float:
+    run()
+    times = []
+    deadline = time.perf_counter() + max_seconds
+    for _ in range(requests):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+        if time.perf_counter() > deadline:
+            break
+    return statistics.median(times)
+
+
+async def through_worker(store: Store, requests: int, max_seconds: float) -> float:
+    """The median time of the query through a pool of one confined worker, in ms."""
+    endpoint = LocalEndpoint(store.ox, QueryPoolSettings(workers=1))
+    request = QueryRequest(QUERY, results_format="json", max_rows=10_000)
+    try:
+        await endpoint.run(request, 10)
+        times = []
+        deadline = time.perf_counter() + max_seconds
+        for _ in range(requests):
+            started = time.perf_counter()
+            await endpoint.run(request, 10)
+            times.append((time.perf_counter() - started) * 1000)
+            if time.perf_counter() > deadline:
+                break
+        return statistics.median(times)
+    finally:
+        endpoint.close()
+        await asyncio.sleep(0.1)  # let the pool's tasks end
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--max-seconds", type=float, default=10)
+    args = parser.parse_args()
+    store = Store.load(Project(ROOT))
+    figures = {}
+    figures["engine"] = median_ms(lambda: store.ox.query(
+        QUERY, use_default_graph_as_union=True).serialize(format=ox.QueryResultsFormat.JSON),
+        args.requests, args.max_seconds)
+    figures["worker"] = asyncio.run(through_worker(store, args.requests, args.max_seconds))
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_digistrat(ROOT, Path(tmp) / "serve.log", timeout=300)
+        try:
+            for name, target in (("HTTP", "/sparql?query=" + quote(QUERY)),
+                                 ("HTTP, static file", "/-/static/tables.css")):
+                cell = asyncio.run(run_cell(server.port, target, concurrency=1,
+                                            requests=args.requests,
+                                            max_seconds=args.max_seconds))
+                assert set(cell.statuses) == {200}, cell.statuses
+                figures[name] = cell.pct(0.5)
+        finally:
+            server.stop()
+    for name, value in figures.items():
+        print(f"{name:16s} p50 {value:7.3f} ms")
+
+
+if __name__ == "__main__":
+    main()
