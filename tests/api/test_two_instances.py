@@ -46,10 +46,10 @@ QUERIES = [
 CONSTRUCT = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
              "CONSTRUCT { ?c skos:prefLabel ?l } WHERE { ?c skos:prefLabel ?l } "
              "ORDER BY ?c ?l LIMIT 40")
-#: Pages of several families, each rendered in about a second over ``oxigraph serve``. Not
-#: "/", "/-/compare" or "/-/timeline": their queries (the default graph named as 172
-#: graphs) take 1-16 s there and may pass the store's time limit (5 s, conftest.py).
-PAGES = ["/id/municipality/ch-261", "/ontology", "/shapes", "/vocab"]
+#: Pages of several families (over ``oxigraph serve`` with the union graph as the default
+#: graph, each renders within about a second; docs/performance.md).
+PAGES = ["/", "/id/municipality/ch-261", "/ontology", "/shapes", "/vocab", "/-/compare",
+         "/-/timeline", "/-/coverage"]
 
 
 def nginx_snippet() -> str:
