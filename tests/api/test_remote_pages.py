@@ -4,11 +4,16 @@ rendered from the remote store, and answer the same as in-process."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.settings import Settings
+from kg.project import Project
 from kg.remote import UNION_GRAPH
 
 PAGES = ["/", "/id/municipality/de-05113000", "/id/municipality/ch-261",
@@ -26,6 +31,23 @@ def normalised(text: str) -> str:
     """The page without what may differ between two runs of the same app: the ids of blank
     nodes in RDF output, nothing else."""
     return re.sub(r"_:[A-Za-z0-9]+", "_:b", text)
+
+
+@pytest.fixture(scope="module")
+def dataless_client(loaded: str, tmp_path_factory: pytest.TempPathFactory,
+                    ) -> Iterator[TestClient]:
+    """The service over the remote store from a checkout without its data folder: ontology,
+    shapes, queries and templates stay (the service's own files), the data is only in the
+    store."""
+    root = tmp_path_factory.mktemp("checkout") / "digistrat"
+    source = Path(__file__).resolve().parents[2]
+    root.mkdir()
+    for name in ("ontology", "shapes", "queries", "templates"):
+        shutil.copytree(source / name, root / name)
+    settings = Settings(sparql_endpoint=loaded + "/query", public_url="http://testserver")
+    with TestClient(create_app(settings, project=Project(root)),
+                    raise_server_exceptions=False) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +72,17 @@ def test_a_page_is_the_same_over_the_remote_store(client: TestClient,
                           Graph().parse(data=remote.text, format="turtle")), path
     else:
         assert normalised(remote.text) == normalised(local.text), path
+
+
+@pytest.mark.parametrize("path", ["/", "/id/municipality/ch-261", "/id/strategy/essen-2023",
+                                  "/-/compare", "/-/coverage", "/-/strategies", "/search?q=Daten",
+                                  "/-/downloads"])
+def test_no_data_folder_is_needed(client: TestClient, dataless_client: TestClient,
+                                  path: str) -> None:
+    local = client.get(path, headers={"Accept": "text/html", "Accept-Language": "de"})
+    remote = dataless_client.get(path, headers={"Accept": "text/html", "Accept-Language": "de"})
+    assert remote.status_code == local.status_code == 200, (path, remote.text[:300])
+    assert normalised(remote.text) == normalised(local.text), path
 
 
 def test_the_remote_store_holds_what_the_files_hold(remote_client: TestClient,
