@@ -244,6 +244,10 @@ class Generator:
         t(decision, ELI + "date_document", lit(day, datatype="date"))
         t(decision, DS + "adopts", strat)
         t(decision, DCT + "source", src)
+        self.evidence(t, decision, f"decision-{slug}", [DS + "adopts", ELI + "passed_by",
+                                                        ELI + "date_document"], src,
+                      f"Der Rat der Stadt {name} beschloss am {day} die {title} "
+                      "(synthetisch).")
         t(strat, DS + "adoptedIn", decision)
         horizon = f"_:horizon-{slug}"
         t(strat, DS + "timeHorizon", horizon)
@@ -261,6 +265,10 @@ class Generator:
             t(strat, DCT + "replaces", previous)
             t(previous, DCT + "isReplacedBy", strat)
         t(strat, DCT + "source", src)
+        self.evidence(t, strat, f"strategy-{slug}", [DS + "lifecycleStatus", DS + "timeHorizon",
+                                                     DS + "hasElement"], src,
+                      f"Die {title} gilt ab {year} und gliedert sich in Handlungsfelder "
+                      "(synthetisch).")
         fields = r.sample(FIELDS, r.randint(4, 8))
         for n, (label, theme) in enumerate(fields, 1):
             t(strat, DCT + "subject", self.themes[theme])
@@ -268,6 +276,19 @@ class Generator:
         if "strategy" not in self.samples:
             self.samples["strategy"] = strat[1:-1]
         return strat
+
+    @staticmethod
+    def evidence(t, subject: str, key: str, supports: list[str], src: str,
+                 quote: str) -> None:
+        """One ds:Evidence for ``supports`` of ``subject``, quoting the synthetic source (the
+        evidence model of DESIGN.md: the shapes refuse these claims without it)."""
+        node = f"_:evidence-{key}"
+        t(subject, DS + "evidence", node)
+        t(node, RDF_TYPE, iri(DS + "Evidence"))
+        for path in supports:
+            t(node, DS + "supports", iri(path))
+        t(node, DCT + "source", src)
+        t(node, DS + "quote", lit(quote, "de"))
 
     def field(self, t, slug: str, strat: str, n: int, label: str, theme: str, year: int,
               unit: str, src: str) -> None:
