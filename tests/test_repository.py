@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -51,3 +53,17 @@ def test_example_query_returns_rows(store: Store, query: NamedQuery) -> None:
 
 def test_there_are_example_queries() -> None:
     assert len(QUERIES) >= 6
+
+
+def test_the_benchmark_data_conforms(tmp_path: Path) -> None:
+    """bench/generate.py writes synthetic data the service accepts (it serves no data with
+    violations), so the benchmarks keep measuring what the service really serves."""
+    out = tmp_path / "bench"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "generate.py"), "--triples", "3000",
+                    "--out", str(out), "--no-peers"], check=True, capture_output=True,
+                   timeout=120)
+    store = Store.load(Project(out))
+    report = validate(store.layer_graph("data"), store.layer_graph("shapes"),
+                      context=store.layer_graph("ontology"))
+    assert [r for r in report.results if r.severity == "Violation"] == []
+    assert len(store.graph_iris("data")) >= 3
