@@ -37,9 +37,7 @@ from kg.sparql import QueryRequest
 from kg.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-QUERY = """SELECT ?p ?o ?s WHERE {
-  { <https://w3id.org/digistrat/id/strategy/essen-2023> ?p ?o }
-  UNION { ?s ?p <https://w3id.org/digistrat/id/strategy/essen-2023> } }"""
+QUERY = """SELECT ?p ?o ?s WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}"""
 
 
 def median_ms(run: Callable[[], object], requests: int, max_seconds: float) -> float:
@@ -55,10 +53,11 @@ def median_ms(run: Callable[[], object], requests: int, max_seconds: float) -> f
     return statistics.median(times)
 
 
-async def through_worker(store: Store, requests: int, max_seconds: float) -> float:
+async def through_worker(store: Store, query: str, requests: int, max_seconds: float
+                         ) -> float:
     """The median time of the query through a pool of one confined worker, in ms."""
     endpoint = LocalEndpoint(store.ox, QueryPoolSettings(workers=1))
-    request = QueryRequest(QUERY, results_format="json", max_rows=10_000)
+    request = QueryRequest(query, results_format="json", max_rows=10_000)
     try:
         await endpoint.run(request, 10)
         times = []
@@ -79,17 +78,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--max-seconds", type=float, default=10)
+    parser.add_argument("--root", type=Path, default=ROOT, help="the project (default: this "
+                        "checkout; a folder of bench/generate.py for synthetic data)")
+    parser.add_argument("--iri", default="https://w3id.org/digistrat/id/strategy/essen-2023",
+                        help="the strategy to look up")
     args = parser.parse_args()
-    store = Store.load(Project(ROOT))
+    query = QUERY.format(iri=args.iri)
+    store = Store.load(Project(args.root))
     figures = {}
     figures["engine"] = median_ms(lambda: store.ox.query(
-        QUERY, use_default_graph_as_union=True).serialize(format=ox.QueryResultsFormat.JSON),
+        query, use_default_graph_as_union=True).serialize(format=ox.QueryResultsFormat.JSON),
         args.requests, args.max_seconds)
-    figures["worker"] = asyncio.run(through_worker(store, args.requests, args.max_seconds))
+    figures["worker"] = asyncio.run(through_worker(store, query, args.requests,
+                                                   args.max_seconds))
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_digistrat(ROOT, Path(tmp) / "serve.log", timeout=300)
+        server = start_digistrat(args.root, Path(tmp) / "serve.log", timeout=1800)
         try:
-            for name, target in (("HTTP", "/sparql?query=" + quote(QUERY)),
+            for name, target in (("HTTP", "/sparql?query=" + quote(query)),
                                  ("HTTP, static file", "/-/static/tables.css")):
                 cell = asyncio.run(run_cell(server.port, target, concurrency=1,
                                             requests=args.requests,

@@ -89,6 +89,11 @@ class PoolSpec:
     network: bool = False  # True only for an explicitly permitted pool
     nice: int = 0  # added to the workers' niceness (batch work yields to queries)
     recycle_mb: int | None = None  # replace a worker whose private memory grew past this
+    overflow_idle_s: float = 5.0  # an idle worker beyond ``size`` is retired after this
+
+
+#: How often (in tasks) a worker's private memory is read to decide whether to recycle it.
+RECYCLE_CHECK_EVERY = 16
 
 
 # --- frames -------------------------------------------------------------------------------
@@ -312,6 +317,7 @@ class _Worker:
     sock: socket.socket
     started: float = field(default_factory=time.monotonic)
     tasks: int = 0
+    idle_since: float = 0.0
 
 
 class WorkerPool:
@@ -442,14 +448,16 @@ class WorkerPool:
         if self._closed:
             self._discard(worker)
             return
-        if len(self._all) > self.spec.size and not self._waiters:
-            self._discard(worker)  # an overflow worker no request needs any more
-            return
-        if self.spec.recycle_mb and private_memory_bytes(worker.pid) > \
-                self.spec.recycle_mb * 1024 * 1024:
+        # Overflow workers stay while requests keep coming: forking one per request and
+        # killing it after (what this did before) cost more than the query under load; the
+        # supervisor retires them when idle (check). The memory check reads /proc, so it runs
+        # every RECYCLE_CHECK_EVERY tasks.
+        if self.spec.recycle_mb and worker.tasks % RECYCLE_CHECK_EVERY == 0 and \
+                private_memory_bytes(worker.pid) > self.spec.recycle_mb * 1024 * 1024:
             self._discard(worker)  # grew past its share: give the memory back
             with contextlib.suppress(WorkerError):
                 worker = self._spawn()
+        worker.idle_since = time.monotonic()
         self._idle.append(worker)
         while self._waiters:
             waiter = self._waiters.popleft()
@@ -466,7 +474,7 @@ class WorkerPool:
     async def _acquire(self, deadline: float) -> _Worker:
         while True:
             while self._idle:
-                worker = self._idle.popleft()
+                worker = self._idle.pop()  # the last released: the others may age out
                 if usable(worker.pid):
                     return worker
                 self._discard(worker)  # died or was stopped while idle
@@ -566,6 +574,12 @@ class WorkerPool:
             for worker in list(self._idle):
                 if not usable(worker.pid):
                     self._discard(worker)
+            now = time.monotonic()
+            for worker in list(self._idle):  # oldest first
+                if len(self._all) <= self.spec.size:
+                    break
+                if now - worker.idle_since >= self.spec.overflow_idle_s:
+                    self._discard(worker)  # an overflow worker no request needed for a while
             while len(self._all) < self.spec.size:
                 self._release(self._spawn())
         except WorkerError:
