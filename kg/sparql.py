@@ -9,11 +9,14 @@ Two entry points:
   protocol dataset, wanted formats, row cap) and gives back the serialised bytes of the
   answer.
 
-The row cap is enforced while serialising: SELECT results are written as TSV (one line per
-solution, so lines count rows exactly) and writing stops as soon as one row more than the
-cap has come out, which also stops the evaluation (pyoxigraph evaluates lazily). The TSV is
-then re-read and written in the format the client asked for. CONSTRUCT and DESCRIBE work
-the same way with N-Triples (one line per triple).
+The row cap is enforced while serialising. A SELECT whose engine cannot return more rows
+than the cap (its own outer LIMIT is within the cap, or ``LIMIT cap + 1`` is appended) is
+written at once in the format the client asked for (JSON, XML or TSV) and its rows are
+counted in that format; one that turns out longer, or any other, takes the capped path:
+results are written as TSV (one line per solution, so lines count rows exactly) and writing
+stops as soon as one row more than the cap has come out, which also stops the evaluation
+(pyoxigraph evaluates lazily); the TSV is then re-read and written in the asked-for format.
+CONSTRUCT and DESCRIBE take the capped path with N-Triples (one line per triple).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,7 +39,7 @@ from kg.errors import (
 )
 from kg.formats import Format, named, syntax_named
 from kg.namespaces import PREFIXES
-from kg.sparql_guard import inspect_query, tokens
+from kg.sparql_guard import QueryInfo, inspect_query
 from kg.store import Store
 
 QueryForm = Literal["select", "ask", "construct", "describe"]
@@ -233,14 +236,21 @@ def capped_tsv(write: object, max_rows: int) -> tuple[bytes, int, bool]:
     return tsv, rows, truncated
 
 
-def execute(store: ox.Store, request: QueryRequest) -> QueryAnswer:
+def execute(store: ox.Store, request: QueryRequest, info: QueryInfo | None = None
+            ) -> QueryAnswer:
     """Run one endpoint query on ``store`` and serialise its answer (see the module doc)."""
+    info = info or inspect_query(request.text)
     kwargs: dict[str, object] = {"base_iri": request.base_iri} if request.base_iri else {}
     if request.default_graphs is not None or request.named_graphs is not None:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs or []]
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs or []]
     elif not request.has_dataset:
         kwargs["use_default_graph_as_union"] = True
+    direct = _direct_text(request, info)
+    if direct is not None:
+        answer = _answer_direct(store, direct, request, kwargs)
+        if answer is not None:
+            return answer
     try:
         result = store.query(request.text, **kwargs)  # type: ignore[arg-type]
     except SyntaxError as err:
@@ -253,12 +263,86 @@ def execute(store: ox.Store, request: QueryRequest) -> QueryAnswer:
         if isinstance(result, ox.QuerySolutions):
             return answer_from_tsv_writer(
                 lambda w: result.serialize(w, format=ox.QueryResultsFormat.TSV), request)
-        form: QueryForm = "describe" if inspect_query(request.text).form == "describe" \
-            else "construct"
+        form: QueryForm = "describe" if info.form == "describe" else "construct"
         return answer_from_ntriples_writer(
             lambda w: ox.serialize(result, w, format=ox.RdfFormat.N_TRIPLES), request, form)
     except (OSError, ValueError) as err:
         raise QueryError(str(err)) from None
+
+
+# --- SELECT answers written directly in the asked-for format ------------------------------
+#
+# Writing TSV and converting it costs as much as the query for large results. When the
+# engine cannot return more than the cap (the query's own outer LIMIT is within it, or a
+# LIMIT of cap + 1 is appended), the answer is written in the asked-for format at once, and
+# its rows are counted in that format: exactly, or the direct answer is not used.
+
+
+def _direct_text(request: QueryRequest, info: QueryInfo) -> str | None:
+    """The text to run for a direct answer, or None when the capped path must be used."""
+    if info.form != "select" or request.results_format not in _ROW_COUNTERS:
+        return None
+    if info.outer_limit is not None:
+        return request.text if info.outer_limit <= request.max_rows else None
+    if info.outer_values:
+        return None  # a LIMIT may not follow the trailing VALUES block
+    return f"{request.text}\nLIMIT {request.max_rows + 1}"  # after a final # comment
+
+
+def _answer_direct(store: ox.Store, text: str, request: QueryRequest,
+                   kwargs: dict[str, object]) -> QueryAnswer | None:
+    """The answer written directly, or None when the capped path must give it (the text
+    did not parse as changed, the result is not solutions, or it has more rows than the
+    cap or rows that cannot be counted exactly)."""
+    fmt = named(str(request.results_format), "results")
+    try:
+        result = store.query(text, **kwargs)  # type: ignore[arg-type]
+    except SyntaxError:
+        return None  # the capped path reports the error as the client wrote the query
+    except (OSError, ValueError) as err:
+        raise QueryError(str(err)) from None
+    try:
+        if not isinstance(result, ox.QuerySolutions):
+            return None
+        body = result.serialize(format=fmt.ox_format)
+    except (OSError, ValueError) as err:
+        raise QueryError(str(err)) from None
+    finally:
+        del result  # on this thread (see kg.store.Solutions)
+    rows = _ROW_COUNTERS[fmt.name](body)
+    if rows is None or rows > request.max_rows:
+        return None
+    return QueryAnswer("select", fmt.media_type, body, rows, False, request.max_rows)
+
+
+def json_rows(body: bytes) -> int | None:
+    """The solutions in Oxigraph's compact SPARQL JSON, or None when they cannot be counted
+    exactly.
+
+    Every solution after the first starts with ``,{"`` and a variable name. Inside a string
+    a quote is escaped, so ``,{"`` there can only be a string ending in ``,{`` followed by its
+    closing quote and then ``,`` or ``}``, and those are subtracted. An empty solution ``{}``
+    has no such mark: a body with ``{}`` anywhere is not counted.
+    """
+    if b"{}" in body:
+        return None
+    if body.endswith(b'"bindings":[]}}'):
+        return 0
+    return 1 + body.count(b',{"') - body.count(b',{",') - body.count(b',{"}')
+
+
+def xml_rows(body: bytes) -> int:
+    """The solutions in SPARQL XML results: ``<result>`` (text escapes every ``<``)."""
+    return body.count(b"<result>")
+
+
+def tsv_rows(body: bytes) -> int:
+    """The solutions in SPARQL TSV: lines after the header (text escapes newlines)."""
+    return max(body.count(b"\n") - 1, 0)
+
+
+_ROW_COUNTERS: dict[str, Callable[[bytes], int | None]] = {
+    "json": json_rows, "xml": xml_rows, "tsv": tsv_rows}
 
 
 def _answer_boolean(result: ox.QueryBoolean, request: QueryRequest) -> QueryAnswer:
@@ -354,22 +438,6 @@ MAX_QUERY_NESTING = 400
 MAX_UNIONS = 2_000
 
 
-def nesting(text: str) -> tuple[int, int]:
-    """The deepest bracket nesting of a query and its number of UNION keywords (strings,
-    IRIs and comments do not count)."""
-    depth = deepest = unions = 0
-    for token in tokens(text):
-        if token.kind == "other":
-            if token.text in "{([":
-                depth += 1
-                deepest = max(deepest, depth)
-            elif token.text in "})]":
-                depth -= 1
-        elif token.kind == "word" and token.text.upper() == "UNION":
-            unions += 1
-    return deepest, unions
-
-
 def _error_reply(err: Exception) -> dict[str, object]:
     if isinstance(err, QuerySyntaxError):
         return {"ok": False, "kind": "syntax", "message": err.message, "line": err.line,
@@ -397,14 +465,14 @@ def handle_query(store: ox.Store, header: dict[str, object]) -> tuple[dict[str, 
     allowlist = [str(a) for a in header.pop("service_allowlist", []) or []]  # type: ignore[union-attr]
     request = QueryRequest(**header)  # type: ignore[arg-type]
     try:
-        depth, unions = nesting(request.text)
+        info = inspect_query(request.text)
+        depth, unions = info.deepest, info.unions
         if depth > MAX_QUERY_NESTING:
             raise QueryTooComplexError(f"the query nests brackets {depth} levels deep; at "
                                        f"most {MAX_QUERY_NESTING} are accepted")
         if unions > MAX_UNIONS:
             raise QueryTooComplexError(f"the query has {unions:,} UNIONs; at most "
                                        f"{MAX_UNIONS:,} are accepted")
-        info = inspect_query(request.text)
         if info.form == "update":
             raise QueryRejectedError("SPARQL Update is not accepted: this endpoint is "
                                      "read-only")
@@ -413,7 +481,7 @@ def handle_query(store: ox.Store, header: dict[str, object]) -> tuple[dict[str, 
             raise QueryServiceRefusedError([s.endpoint or s.written for s in refused])
         request.has_dataset = info.has_dataset
         try:
-            answer = execute(store, request)
+            answer = execute(store, request, info)
         except QueryError as err:
             if "os error 13" in str(err) or "Permission denied" in str(err):
                 # the confinement refused a network connection the checks did not foresee

@@ -42,6 +42,7 @@ _TOKEN = re.compile(
     rf"(?:(?:[{_PN_CHARS}:]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?#@%])"
     rf"(?:[{_PN_CHARS}.:]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?#@%])*)?)"
     r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<integer>[0-9]+)"
     r"|(?P<other>.)",
     re.DOTALL,
 )
@@ -70,6 +71,12 @@ class QueryInfo:
     form: Form
     services: list[ServiceCall] = field(default_factory=list)
     has_dataset: bool = False  # a FROM or FROM NAMED clause
+    deepest: int = 0  # the deepest nesting of brackets ({, ( and [)
+    unions: int = 0  # UNION keywords
+    #: The number after a LIMIT outside every brace: the outermost query's own limit.
+    outer_limit: int | None = None
+    #: A VALUES outside every brace: the query ends with a trailing VALUES block.
+    outer_values: bool = False
 
     def refused_services(self, allowlist: tuple[str, ...] | list[str]) -> list[ServiceCall]:
         """The SERVICE calls whose endpoint is not on ``allowlist`` (exact IRI match)."""
@@ -105,6 +112,11 @@ def inspect_query(text: str) -> QueryInfo:
         other = _inspect(unescaped)
         info.services.extend(other.services)
         info.has_dataset = info.has_dataset or other.has_dataset
+        info.deepest = max(info.deepest, other.deepest)
+        info.unions = max(info.unions, other.unions)
+        info.outer_values = info.outer_values or other.outer_values
+        if info.outer_limit != other.outer_limit:
+            info.outer_limit = None  # the two readings disagree: know no limit
         if info.form == "unknown" or "update" in (info.form, other.form):
             info.form = other.form if other.form != "unknown" else info.form
     return info
@@ -137,10 +149,29 @@ def _inspect(text: str) -> QueryInfo:
         break
     # Updates may hold several operations with their own prologues; any update keyword at
     # the start of an operation (after ';') also makes the request an update.
+    depth = braces = deepest = unions = 0
+    outer_limit: int | None = None
+    outer_values = False
     for j, tok in enumerate(toks):
+        if tok.kind == "other":
+            if tok.text in "{([":
+                depth += 1
+                deepest = max(deepest, depth)
+                braces += tok.text == "{"
+            elif tok.text in "})]":
+                depth -= 1
+                braces -= tok.text == "}"
+            continue
         if tok.kind != "word":
             continue
         upper = tok.text.upper()
+        if upper == "UNION":
+            unions += 1
+        elif braces == 0 and upper == "VALUES":
+            outer_values = True
+        elif braces == 0 and upper == "LIMIT" and j + 1 < len(toks) \
+                and toks[j + 1].kind == "integer":
+            outer_limit = int(toks[j + 1].text)
         if upper == "PREFIX" and j + 2 < len(toks) and toks[j + 1].kind == "pname" \
                 and toks[j + 2].kind == "iri":
             prefixes[toks[j + 1].text.split(":")[0]] = \
@@ -155,7 +186,7 @@ def _inspect(text: str) -> QueryInfo:
                 and form == "unknown":
             form = "update"
     has_dataset = any(t.kind == "word" and t.text.upper() == "FROM" for t in toks)
-    return QueryInfo(form, services, has_dataset)
+    return QueryInfo(form, services, has_dataset, deepest, unions, outer_limit, outer_values)
 
 
 def _iri_text(token: str) -> str:

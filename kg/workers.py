@@ -150,6 +150,21 @@ async def _arecv_frame(loop: asyncio.AbstractEventLoop,
 
 # --- processes ----------------------------------------------------------------------------
 
+#: The socket buffer asked for a worker's task socket: an answer of this size is written in
+#: one go instead of a wake-up per default buffer (about 200 kB). The kernel caps it
+#: (``net.core.wmem_max``/``rmem_max``); a smaller buffer is slower, not wrong.
+TASK_SOCKET_BUFFER = 4 << 20
+
+
+def _task_sockets() -> tuple[socket.socket, socket.socket]:
+    ours, theirs = socket.socketpair()
+    for sock in (ours, theirs):
+        for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, option, TASK_SOCKET_BUFFER)
+    return ours, theirs
+
+
 
 def process_state(pid: int) -> str | None:
     """The kernel's state letter of ``pid`` (R, S, T, Z, …), or None when it is gone."""
@@ -412,7 +427,7 @@ class WorkerPool:
         for attempt in (1, 2):
             if not self.zygote_usable():
                 self._restart_zygote()
-            ours, theirs = socket.socketpair()
+            ours, theirs = _task_sockets()
             try:
                 assert self._control is not None
                 socket.send_fds(self._control, [b"F"], [theirs.fileno()])
