@@ -2,7 +2,8 @@
 """Where a trivial query's time goes: the engine alone, the worker hop, and the whole HTTP
 request, on the bundled data (issue 15, item 4).
 
-1. engine: pyoxigraph runs the query and writes SPARQL JSON, in this process;
+1. engine: pyoxigraph runs the query and writes SPARQL JSON, in this process; and
+   ``kg.sparql.execute`` (what a worker runs: the row cap, the format), in this process;
 2. worker: the same through the endpoint's confined worker pool (`kg.endpoint.LocalEndpoint`:
    the request sent to a worker process, run, answered), without HTTP;
 3. HTTP: `GET /sparql` to a `digistrat serve` on loopback, back to back at concurrency 1;
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -33,8 +35,9 @@ from servers import start_digistrat
 
 from kg.endpoint import LocalEndpoint, QueryPoolSettings
 from kg.project import Project
-from kg.sparql import QueryRequest
+from kg.sparql import QueryRequest, execute
 from kg.store import Store
+from queries import QUERIES
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = """SELECT ?p ?o ?s WHERE {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}"""
@@ -82,13 +85,20 @@ def main() -> None:
                         "checkout; a folder of bench/generate.py for synthetic data)")
     parser.add_argument("--iri", default="https://w3id.org/digistrat/id/strategy/essen-2023",
                         help="the strategy to look up")
+    parser.add_argument("--query", help="instead of the lookup, a query of bench/queries.py "
+                        "by name (with --root a folder of bench/generate.py)")
     args = parser.parse_args()
     query = QUERY.format(iri=args.iri)
+    if args.query:
+        samples = json.loads((args.root / "bench-manifest.json").read_text())["samples"]
+        query = next(q for q in QUERIES if q.name == args.query).render(samples)
     store = Store.load(Project(args.root))
     figures = {}
     figures["engine"] = median_ms(lambda: store.ox.query(
         query, use_default_graph_as_union=True).serialize(format=ox.QueryResultsFormat.JSON),
         args.requests, args.max_seconds)
+    figures["execute"] = median_ms(lambda: execute(store.ox, QueryRequest(
+        query, results_format="json", max_rows=10_000)), args.requests, args.max_seconds)
     figures["worker"] = asyncio.run(through_worker(store, query, args.requests,
                                                    args.max_seconds))
     with tempfile.TemporaryDirectory() as tmp:

@@ -79,50 +79,66 @@ def samples_of(root: Path) -> dict[str, str]:
 
 
 def compare(args: argparse.Namespace) -> dict[str, Any]:
+    """Every server is started first; then each cell (query, concurrency) is run on every
+    server in turn, ``--rounds`` times, and the round with the median req/s is kept. A
+    machine whose speed drifts (other load, clocks) then moves every server alike."""
     root = Path(args.root)
     samples = samples_of(root)
     queries = [q for q in QUERIES if not args.queries or q.name in args.queries.split(",")]
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     out: dict[str, Any] = {"root": str(root), "manifest": json.loads(
-        (root / "bench-manifest.json").read_text()), "cells": [], "servers": {}}
-    for name in args.servers.split(","):
-        print(f"== {name}", file=sys.stderr)
-        server = start(name, root, args)
-        try:
-            info: dict[str, Any] = {"ready_seconds": round(server.ready_seconds, 2),
+        (root / "bench-manifest.json").read_text()), "cells": [], "servers": {},
+        "rounds": args.rounds}
+    servers = {}
+    try:
+        for name in args.servers.split(","):
+            print(f"== starting {name}", file=sys.stderr)
+            servers[name] = server = start(name, root, args)
+            out["servers"][name] = {"ready_seconds": round(server.ready_seconds, 2),
                                     "rss_after_load": server.rss_mb()}
-            for query in queries:
-                target = sparql_target(server.path, query.render(samples))
-                status, body, first_ms = asyncio.run(fetch_once(server.port, target))
-                rows = rows_of(body)
-                cell_base = {"server": name, "query": query.name, "kind": query.kind,
-                             "rows": rows, "status": status, "first_ms": round(first_ms, 2),
-                             "bytes": len(body)}
-                if status != 200:
-                    print(f"  {query.name}: status {status}: {body[:300]!r}", file=sys.stderr)
-                    out["cells"].append({**cell_base, "concurrency": None})
-                    continue
-                slow = first_ms > 1000
-                for conc in concurrencies:
-                    warm = asyncio.run(run_cell(server.port, target, concurrency=conc,
-                                                requests=args.warmup * conc,
-                                                max_seconds=args.max_seconds / 4))
-                    cell = asyncio.run(run_cell(
-                        server.port, target, concurrency=conc,
-                        requests=args.requests if not slow else max(conc * 2, 8),
-                        max_seconds=args.max_seconds))
-                    summary = cell.summary()
-                    out["cells"].append({**cell_base, "concurrency": conc,
-                                         "warmup_requests": warm.requests, **summary})
-                    print(f"  {query.name:28s} c={conc} rows={rows} {summary['rps']:9.1f} req/s "
-                          f"p50 {summary['p50_ms']:8.2f} p99 {summary['p99_ms']:8.2f} "
-                          f"n={summary['requests']} err={summary['errors']}", file=sys.stderr)
-            info["rss_after_runs"] = server.rss_mb()
-            out["servers"][name] = info
-        finally:
+        for query in queries:
+            for conc in concurrencies:
+                for name, server in servers.items():
+                    cell = _cell(server, name, query, conc, samples, args)
+                    out["cells"].append(cell)
+                    if cell["concurrency"] is None:
+                        continue
+                    print(f"  {name:16s} {query.name:28s} c={conc} rows={cell['rows']} "
+                          f"{cell['rps']:9.1f} req/s p50 {cell['p50_ms']:8.2f} "
+                          f"p99 {cell['p99_ms']:8.2f} n={cell['requests']} "
+                          f"err={cell['errors']}", file=sys.stderr)
+        for name, server in servers.items():
+            out["servers"][name]["rss_after_runs"] = server.rss_mb()
+    finally:
+        for server in servers.values():
             server.stop()
     out["ratios"] = ratios(out["cells"])
     return out
+
+
+def _cell(server: Any, name: str, query: Any, conc: int, samples: dict[str, str],
+          args: argparse.Namespace) -> dict[str, Any]:
+    """One cell on one server: the round with the median req/s of ``args.rounds``."""
+    target = sparql_target(server.path, query.render(samples))
+    status, body, first_ms = asyncio.run(fetch_once(server.port, target))
+    base = {"server": name, "query": query.name, "kind": query.kind, "rows": rows_of(body),
+            "status": status, "first_ms": round(first_ms, 2), "bytes": len(body)}
+    if status != 200:
+        print(f"  {name} {query.name}: status {status}: {body[:300]!r}", file=sys.stderr)
+        return {**base, "concurrency": None}
+    slow = first_ms > 1000
+    rounds = []
+    for _ in range(args.rounds):
+        warm = asyncio.run(run_cell(server.port, target, concurrency=conc,
+                                    requests=args.warmup * conc,
+                                    max_seconds=args.max_seconds / 4))
+        cell = asyncio.run(run_cell(server.port, target, concurrency=conc,
+                                    requests=args.requests if not slow else max(conc * 2, 8),
+                                    max_seconds=args.max_seconds))
+        rounds.append({"warmup_requests": warm.requests, **cell.summary()})
+    rounds.sort(key=lambda r: r["rps"])
+    return {**base, "concurrency": conc, **rounds[len(rounds) // 2],
+            "rps_rounds": [r["rps"] for r in rounds]}
 
 
 def ratios(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -282,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=300, help="requests per cell (cap)")
     p.add_argument("--warmup", type=int, default=5, help="warm-up requests per worker")
     p.add_argument("--max-seconds", type=float, default=10.0, help="time cap per cell")
+    p.add_argument("--rounds", type=int, default=1, help="runs of each cell on each "
+                   "server, in turn; the one with the median req/s is kept")
     p.set_defaults(func=compare)
     p = sub.add_parser("runaway")
     common(p)

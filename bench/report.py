@@ -13,9 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-TRIVIAL_TARGET_OX = 0.2
-HEAVY_TARGET_OX = 0.9
+# Issue 15's targets (the first round's were 0.2× for trivial and 0.9× for heavy queries).
+TRIVIAL_TARGET_OX = 0.5
+HEAVY_TARGET_OX = 1.0
 HEAVY_TARGET_RDFLIB = 50.0
+MEMORY_TARGET_OX = 3.0  # the process tree's memory, PSS and summed RSS, against oxigraph's
 
 
 def fmt(value: Any, digits: int = 1) -> str:
@@ -71,11 +73,25 @@ def compare(data: dict[str, Any]) -> str:
             out.append(f"| {r['query']} | {r['kind']} | {r['concurrency']} | "
                        f"{fmt(ox_ratio, 2)}× | {ox_ok} | {fmt(rd_ratio, 1)}× | {rd_ok} | "
                        f"{'yes' if same else '**no**'} |")
-    out.append("\n| server | ready s | RSS after load MB (tree) | RSS after runs MB (tree) |")
-    out.append("|---|---|---|---|")
+    out.append("\n| server | ready s | processes | after load: RSS tree MB | PSS tree MB | "
+               "after runs: RSS tree MB | PSS tree MB |")
+    out.append("|---|---|---|---|---|---|---|")
     for name, info in data["servers"].items():
-        out.append(f"| {name} | {info['ready_seconds']} | {info['rss_after_load']['tree_mb']} | "
-                   f"{info.get('rss_after_runs', {}).get('tree_mb', '–')} |")
+        load, runs = info["rss_after_load"], info.get("rss_after_runs", {})
+        out.append(f"| {name} | {info['ready_seconds']} | {load.get('processes', '–')} | "
+                   f"{load['tree_mb']} | {load.get('tree_pss_mb', '–')} | "
+                   f"{runs.get('tree_mb', '–')} | {runs.get('tree_pss_mb', '–')} |")
+    ours, peer = data["servers"].get("digistrat"), data["servers"].get("oxigraph")
+    if ours and peer:
+        out.append(f"\nMemory against `oxigraph serve` (target ≤ {MEMORY_TARGET_OX:g}×):")
+        for when in ("rss_after_load", "rss_after_runs"):
+            for key in ("tree_mb", "tree_pss_mb"):
+                a, b = ours.get(when, {}).get(key), peer.get(when, {}).get(key)
+                if a and b:
+                    ok = "yes" if a / b <= MEMORY_TARGET_OX else "**no**"
+                    out.append(f"- {when.replace('rss_', '').replace('_', ' ')}, "
+                               f"{'PSS' if 'pss' in key else 'summed RSS'}: "
+                               f"{a / b:.1f}× ({ok})")
     return "\n".join(out)
 
 

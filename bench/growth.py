@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""The growth curve (issue 15, item 7): one row of figures for one data size.
+
+Starts `digistrat serve` on a folder of `bench/generate.py` with an empty verdict cache (a
+first start: the data is validated), or over a SPARQL store that `digistrat load --to`
+filled (`--sparql-endpoint`), and measures:
+
+* start-up: seconds from process start to the first 200 on `/-/health`;
+* memory of the process tree after load and after the runs: summed RSS and PSS;
+* page p50 at concurrency 1: a strategy's HTML page, the home page, a search (HTML);
+* query throughput at concurrency 8: a heavy query (`group_by_theme`) and a trivial one
+  (`lookup_iri`) of `bench/queries.py`.
+
+Every loop is bounded (--requests, --max-seconds). One JSON object is printed and, with
+--out, written; `bench/report.py growth FILE...` puts rows side by side.
+
+    .venv/bin/python bench/generate.py --triples 10000 --out /tmp/dsb-10k
+    .venv/bin/python bench/growth.py --root /tmp/dsb-10k --out bench/results/growth-10k.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from httpclient import fetch_once, run_cell
+from servers import start_digistrat
+
+from kg.namespaces import BASE
+from queries import QUERIES
+
+
+def page_of(iri: str) -> str:
+    """The local path of a dataset IRI (`/id/...`)."""
+    return "/" + iri.removeprefix(BASE)
+
+
+async def wait_for_search(port: int, seconds: float) -> float:
+    """Seconds until `/search` answers 200 (its index is built in the background)."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        status, _, _ = await fetch_once(port, "/search?q=digital&format=json")
+        if status == 200:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"/search did not answer 200 within {seconds:.0f} s")
+
+
+def p50(port: int, target: str, args: argparse.Namespace) -> dict[str, Any]:
+    asyncio.run(run_cell(port, target, concurrency=1, requests=args.warmup,
+                         max_seconds=args.max_seconds))
+    cell = asyncio.run(run_cell(port, target, concurrency=1, requests=args.requests,
+                                max_seconds=args.max_seconds))
+    assert set(cell.statuses) == {200}, (target, cell.statuses)
+    return {"p50_ms": round(cell.pct(0.5), 2), "p99_ms": round(cell.pct(0.99), 2),
+            "requests": cell.requests}
+
+
+def throughput(port: int, target: str, args: argparse.Namespace) -> dict[str, Any]:
+    asyncio.run(run_cell(port, target, concurrency=8, requests=8 * args.warmup,
+                         max_seconds=args.max_seconds / 4))
+    cell = asyncio.run(run_cell(port, target, concurrency=8, requests=args.requests,
+                                max_seconds=args.max_seconds))
+    assert set(cell.statuses) == {200}, (target, cell.statuses)
+    return {"rps": round(cell.rps, 1), "p50_ms": round(cell.pct(0.5), 2),
+            "requests": cell.requests}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, required=True, help="a folder of generate.py")
+    parser.add_argument("--sparql-endpoint", help="serve over this store (filled before)")
+    parser.add_argument("--label", help="the row's name (default: in-process or the store)")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--max-seconds", type=float, default=8)
+    parser.add_argument("--start-timeout", type=float, default=3600)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    manifest = json.loads((args.root / "bench-manifest.json").read_text())
+    samples = manifest["samples"]
+    extra = ["--sparql-endpoint", args.sparql_endpoint] if args.sparql_endpoint else []
+    row: dict[str, Any] = {
+        "label": args.label or ("remote" if args.sparql_endpoint else "in-process"),
+        "data_triples": manifest["data_triples"], "municipalities": manifest["municipalities"]}
+    with tempfile.TemporaryDirectory(prefix="dsb-growth-") as tmp:
+        os.environ["XDG_CACHE_HOME"] = tmp  # an empty verdict cache: a first start
+        server = start_digistrat(args.root, Path(tmp) / "serve.log", extra=extra,
+                                 timeout=args.start_timeout)
+        try:
+            row["ready_s"] = round(server.ready_seconds, 1)
+            row["memory_after_load"] = server.rss_mb()
+            row["search_ready_s"] = round(asyncio.run(wait_for_search(server.port, 600)), 1)
+            pages = {"strategy_page": page_of(samples["strategy"]) + "?format=html",
+                     "home_page": "/",
+                     "search": "/search?format=html&q=" + quote("digitale verwaltung")}
+            for name, target in pages.items():
+                row[name] = p50(server.port, target, args)
+            for name in ("group_by_theme", "lookup_iri"):
+                query = next(q for q in QUERIES if q.name == name)
+                row[name] = throughput(server.port, "/sparql?query="
+                                       + quote(query.render(samples)), args)
+            row["memory_after_runs"] = server.rss_mb()
+        finally:
+            server.stop()
+    text = json.dumps(row, indent=1)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
