@@ -6,10 +6,12 @@ import hashlib
 import json
 import os
 import shutil
+import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -62,6 +64,9 @@ def read_result(result: Any) -> Any:
     return result
 
 
+T = TypeVar("T")
+
+
 class GraphReading:
     """What both stores derive from their named graphs (:attr:`graphs`) and :meth:`quads`:
     the graphs of a layer, and graphs as one rdflib graph."""
@@ -86,6 +91,22 @@ class GraphReading:
 
     def layer_graph(self, *layers: str) -> Graph:
         return self.rdflib_graph([iri for layer in layers for iri in self.graph_iris(layer)])
+
+    def remember(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, worked out once per store and kept: the data does not change while
+        it is served, so a page that summarises the whole graph (coverage, the downloads'
+        checksums) costs its queries once, not on every request."""
+        kept = _REMEMBERED.setdefault(self, {})
+        if key not in kept:
+            with _REMEMBER_LOCK:  # one computation, even when requests arrive together
+                if key not in kept:
+                    kept[key] = compute()
+        return kept[key]  # type: ignore[no-any-return]
+
+
+_REMEMBERED: weakref.WeakKeyDictionary[GraphReading, dict[str, Any]] = \
+    weakref.WeakKeyDictionary()
+_REMEMBER_LOCK = threading.RLock()  # a computation may remember another
 
 
 class Store(GraphReading):

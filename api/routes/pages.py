@@ -69,9 +69,9 @@ def compare(request: Request, store: StoreDep) -> Response:
 @router.get("/-/timeline", response_class=HTMLResponse)
 def timeline(request: Request, store: StoreDep) -> HTMLResponse:
     lang = page_lang(request)
-    items = strategy.strategies(store, lang)
-    munis = municipality.municipalities(store, lang)
-    return render(request, "timeline.html", {**overview.timeline_layout(items, munis),
+    layout = store.remember(f"timeline-{lang}", lambda: overview.timeline_layout(
+        strategy.strategies(store, lang), municipality.municipalities(store, lang)))
+    return render(request, "timeline.html", {**layout,
                                              "owner_name": tables.tables(store, lang).owner_name})
 
 
@@ -102,6 +102,11 @@ def human_size(size: int) -> str:
 
 
 def download_files(store: Store) -> list[dict[str, Any]]:
+    """Every dump with its size and SHA-256, worked out once per store."""
+    return store.remember("download-files", lambda: _download_files(store))
+
+
+def _download_files(store: Store) -> list[dict[str, Any]]:
     files = []
     for entry in DUMPS:
         for compressed in (False, True):
@@ -119,7 +124,7 @@ def download_files(store: Store) -> list[dict[str, Any]]:
 def coverage_page(request: Request, store: StoreDep) -> HTMLResponse:
     """Counts by country and the known missing facts (the same report as ``digistrat stats``)."""
     return render(request, "coverage.html", {
-        "report": coverage(store),
+        "report": store.remember("coverage", lambda: coverage(store)),
         "owner_name": tables.tables(store, page_lang(request)).owner_name})
 
 

@@ -126,9 +126,12 @@ def labels(store: Store, iris: Iterable[str], lang: str) -> dict[str, str]:
     if not wanted:
         return {}
     values = " ".join(f"<{i}>" for i in wanted)
-    props = " ".join(f"<{p}>" for p in LABEL_PROPERTIES)
-    rows = select(store, f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values} }} "
-                         f"VALUES ?p {{ {props} }} ?s ?p ?l FILTER(isLiteral(?l)) }}")
+    props = ", ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    # FILTER IN, not a second VALUES block: Oxigraph joins two VALUES blocks with
+    # ``?s ?p ?l`` by reading every triple of the graph (40 ms for 40 IRIs at 100k triples,
+    # growing with the graph); with ?s alone bound it reads the subjects' triples.
+    rows = select(store, f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?l "
+                         f"FILTER(?p IN ({props}) && isLiteral(?l)) }}")
     found: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
         label = row["l"]

@@ -45,8 +45,8 @@ def schemes(store: Store, lang: str) -> list[tuple[str, str, int]]:
 
 def concepts(store: Store, scheme: str) -> list[Concept]:
     rows = select(store, f"""SELECT ?c ?p ?o WHERE {{
-        ?c skos:inScheme|skos:topConceptOf {iri(scheme)} .
-        VALUES ?p {{ skos:prefLabel skos:definition skos:broader }} ?c ?p ?o }}""")
+        ?c skos:inScheme|skos:topConceptOf {iri(scheme)} . ?c ?p ?o
+        FILTER(?p IN (skos:prefLabel, skos:definition, skos:broader)) }}""")
     found: dict[str, Concept] = {}
     for row in rows:
         c = row["c"].value

@@ -173,3 +173,23 @@ def test_a_store_that_cannot_be_written_is_one_clear_error(tiny: Project,
     blocked.write_text("not a folder")
     with pytest.raises(StoreError, match="cannot write the store at"):
         Store.load(tiny, blocked / "store")
+
+
+def test_a_summary_is_worked_out_once_per_store(tiny: Project) -> None:
+    first, second = Store.load(tiny), Store.load(tiny)
+    calls: list[str] = []
+
+    def count() -> int:
+        calls.append("x")
+        return len(first.quads())
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(first.remember("n", count)))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [len(first.quads())] * 4 and len(calls) == 1  # once, even together
+    assert second.remember("n", lambda: -1) == -1  # another store: its own
+    assert first.remember("m", lambda: first.remember("n", count) + 1) == results[0] + 1
