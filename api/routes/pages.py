@@ -25,6 +25,10 @@ from kg.views import common, municipality, overview, resource, strategy, tables
 
 router = APIRouter()
 
+#: Municipalities on one page of the home page: every one of the bundled data on the first,
+#: and a page's size bounded however many the data holds.
+HOME_PAGE_SIZE = 200
+
 
 # --- home ---------------------------------------------------------------------------------
 
@@ -32,12 +36,21 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, store: StoreDep) -> HTMLResponse:
     """Every municipality by everyday name with its strategies (newest first, undated last),
-    and the latest adoptions, from the tables built once per store (kg.views.tables)."""
+    HOME_PAGE_SIZE a page, and the latest adoptions, from the tables built once per store
+    (kg.views.tables)."""
     t = tables.tables(store, page_lang(request))
-    orphans = [s for s in t.strategies.values() if s.city is None]
+    try:
+        page = overview.paged(t.sorted_municipalities(), request.query_params.get("page"),
+                              HOME_PAGE_SIZE, "/")
+    except overview.BadPageNumberError as err:
+        raise ApiError(400, "bad-request", str(err)) from None
+    except overview.NoSuchPageError as err:
+        raise ApiError(404, "not-found", str(err)) from None
+    last = page.page == page.pages
+    orphans = [s for s in t.strategies.values() if s.city is None] if last else []
     return render(request, "home.html", {
-        "t": t, "municipalities": t.sorted_municipalities(), "count": len(t.strategies),
-        "latest": tables.latest_adoptions(t), "orphans": orphans})
+        "t": t, "page": page, "count": len(t.strategies),
+        "latest": tables.latest_adoptions(t) if page.page == 1 else [], "orphans": orphans})
 
 
 # --- comparison and timeline ------------------------------------------------------------------

@@ -314,3 +314,31 @@ def test_skos_labels_in_reader_language(client: TestClient, store: Store) -> Non
         pytest.skip("no bilingual labels")
     assert f"<h1>{labels['de']}</h1>" in client.get(local(concept) + "?lang=de", headers=HTML).text
     assert f"<h1>{labels['en']}</h1>" in client.get(local(concept) + "?lang=en", headers=HTML).text
+
+
+def test_the_home_page_pages_through_municipalities(client: TestClient,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.routes import pages
+
+    card = r'<section class="card municipality" data-iri="([^"]+)"'
+    every = client.get("/?lang=en", headers=HTML).text
+    assert 'class="pager"' not in every  # the bundled data fits on one page
+    everyone = re.findall(card, every)
+    assert len(everyone) > 100
+    monkeypatch.setattr(pages, "HOME_PAGE_SIZE", 50)
+    last = -(-len(everyone) // 50)
+    seen: list[str] = []
+    for number in range(1, last + 1):
+        html = client.get(f"/?lang=en&page={number}", headers=HTML).text
+        cards = re.findall(card, html)
+        assert len(cards) == min(50, len(everyone) - len(seen))
+        seen += cards
+        assert f"Page {number} of {last}" in html
+        assert ('rel="next"' in html) == (number < last)
+        assert ('rel="prev"' in html) == (number > 1)
+        assert ("Latest adoptions" in html) == (number == 1)
+    assert seen == everyone  # every one once, in the same order
+    past = client.get(f"/?page={last + 1}", headers={"Accept": "application/json"})
+    assert past.status_code == 404 and f"pages run from 1 to {last}" in past.json()["error"]
+    bad = client.get("/?page=two", headers={"Accept": "application/json"})
+    assert bad.status_code == 400 and "whole number" in bad.json()["error"]
