@@ -2,8 +2,8 @@
 """The growth curve (issue 15, item 7): one row of figures for one data size.
 
 Starts `digistrat serve` on a folder of `bench/generate.py` with an empty verdict cache (a
-first start: the data is validated), or over a SPARQL store that `digistrat load --to`
-filled (`--sparql-endpoint`), and measures:
+first start: the data is validated), in-process or (`--virtuoso`) over a fresh Virtuoso that
+`digistrat load --to` fills, and measures:
 
 * start-up: seconds from process start to the first 200 on `/-/health`;
 * memory of the process tree after load and after the runs: summed RSS and PSS;
@@ -16,6 +16,8 @@ Every loop is bounded (--requests, --max-seconds). One JSON object is printed an
 
     .venv/bin/python bench/generate.py --triples 10000 --out /tmp/dsb-10k
     .venv/bin/python bench/growth.py --root /tmp/dsb-10k --out bench/results/growth-10k.json
+    .venv/bin/python bench/growth.py --root /tmp/dsb-10k --virtuoso \
+        --out bench/results/growth-10k-virtuoso.json
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +41,8 @@ from servers import start_digistrat
 
 from kg.namespaces import BASE
 from queries import QUERIES
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def page_of(iri: str) -> str:
@@ -76,31 +81,19 @@ def throughput(port: int, target: str, args: argparse.Namespace) -> dict[str, An
             "requests": cell.requests}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, required=True, help="a folder of generate.py")
-    parser.add_argument("--sparql-endpoint", help="serve over this store (filled before)")
-    parser.add_argument("--label", help="the row's name (default: in-process or the store)")
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--max-seconds", type=float, default=8)
-    parser.add_argument("--start-timeout", type=float, default=3600)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
-    manifest = json.loads((args.root / "bench-manifest.json").read_text())
-    samples = manifest["samples"]
-    extra = ["--sparql-endpoint", args.sparql_endpoint] if args.sparql_endpoint else []
-    row: dict[str, Any] = {
-        "label": args.label or ("remote" if args.sparql_endpoint else "in-process"),
-        "data_triples": manifest["data_triples"], "municipalities": manifest["municipalities"]}
+def measure(root: Path, extra: list[str], row: dict[str, Any], args: argparse.Namespace
+            ) -> dict[str, Any]:
+    samples = json.loads((root / "bench-manifest.json").read_text())["samples"]
     with tempfile.TemporaryDirectory(prefix="dsb-growth-") as tmp:
-        os.environ["XDG_CACHE_HOME"] = tmp  # an empty verdict cache: a first start
-        server = start_digistrat(args.root, Path(tmp) / "serve.log", extra=extra,
+        cache = args.cache or Path(tmp)
+        row["first_start"] = not any((cache / "digistrat").glob("conforms-*"))
+        os.environ["XDG_CACHE_HOME"] = str(cache)  # empty: a first start (validation)
+        server = start_digistrat(root, Path(tmp) / "serve.log", extra=extra,
                                  timeout=args.start_timeout)
         try:
             row["ready_s"] = round(server.ready_seconds, 1)
             row["memory_after_load"] = server.rss_mb()
-            row["search_ready_s"] = round(asyncio.run(wait_for_search(server.port, 600)), 1)
+            row["search_ready_s"] = round(asyncio.run(wait_for_search(server.port, 1800)), 1)
             pages = {"strategy_page": page_of(samples["strategy"]) + "?format=html",
                      "home_page": "/",
                      "search": "/search?format=html&q=" + quote("digitale verwaltung")}
@@ -113,6 +106,66 @@ def main() -> None:
             row["memory_after_runs"] = server.rss_mb()
         finally:
             server.stop()
+    return row
+
+
+def over_virtuoso(root: Path, row: dict[str, Any], args: argparse.Namespace
+                  ) -> dict[str, Any]:
+    """The row over a fresh Virtuoso (tests/stores.py) that `digistrat load --to` fills;
+    the store's own memory is reported apart from the service's."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from stores import virtuoso
+
+    with virtuoso(max_rows=100_000, timeout_s=600) as store:
+        started = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "digistrat"), "load", "--root",
+                        str(root), "-q", "--to", store.graph_store],
+                       env={**os.environ, **store.loader_env()}, check=True,
+                       timeout=args.start_timeout)
+        row["load_s"] = round(time.perf_counter() - started, 1)
+        measure(root, ["--sparql-endpoint", store.sparql], row, args)
+        row["store_rss_mb"] = _tree_rss_mb(store.directory)
+    return row
+
+
+def _tree_rss_mb(directory: Path) -> float:
+    """RSS of the Virtuoso process whose working directory is ``directory``."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if Path(proc / "cwd").resolve() == directory.resolve():
+                for line in (proc / "status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, required=True, help="a folder of generate.py")
+    parser.add_argument("--virtuoso", action="store_true", help="serve over a fresh "
+                        "Virtuoso (Debian's virtuoso-opensource) filled by digistrat load")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--max-seconds", type=float, default=8)
+    parser.add_argument("--start-timeout", type=float, default=3600)
+    parser.add_argument("--cache", type=Path, help="the verdict cache to use and keep "
+                        "(XDG_CACHE_HOME); when it holds the verdict, the start is a restart "
+                        "without validation (default: an empty one, a first start)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    manifest = json.loads((args.root / "bench-manifest.json").read_text())
+    row: dict[str, Any] = {
+        "label": "Virtuoso" if args.virtuoso else "in-process",
+        "data_triples": manifest["data_triples"], "municipalities": manifest["municipalities"]}
+    if args.virtuoso:
+        over_virtuoso(args.root, row, args)
+    else:
+        measure(args.root, [], row, args)
     text = json.dumps(row, indent=1)
     print(text)
     if args.out:

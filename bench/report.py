@@ -4,6 +4,7 @@
     .venv/bin/python bench/report.py runaway bench/results/runaway-100k.json
     .venv/bin/python bench/report.py memory bench/results/memory-1m.json
     .venv/bin/python bench/report.py startup bench/results/startup.json
+    .venv/bin/python bench/report.py growth bench/results/growth-*.json
 """
 
 from __future__ import annotations
@@ -136,9 +137,33 @@ def startup(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def growth(rows: list[dict[str, Any]]) -> str:
+    """Rows of bench/growth.py side by side, smallest first."""
+    out = ["| data triples | backend | start s | after load: RSS tree MB | PSS tree MB "
+           "| after runs: RSS tree MB | PSS tree MB | strategy page p50 ms | home page p50 ms "
+           "| search p50 ms | heavy query req/s (c=8) | trivial query req/s (c=8) |",
+           "|" + "---|" * 12]
+    for r in sorted(rows, key=lambda r: (r["label"], r["data_triples"])):
+        load, runs = r["memory_after_load"], r["memory_after_runs"]
+        out.append(" | ".join([
+            f"| {r['data_triples']:,}", r["label"] + (
+                f" (filled in {r['load_s']} s; its own RSS {r['store_rss_mb']} MB)"
+                if "load_s" in r else ""),
+            fmt(r["ready_s"]) + ("" if r.get("first_start", True) else " (restart)"),
+            fmt(load["tree_mb"]),
+            fmt(load["tree_pss_mb"]), fmt(runs["tree_mb"]), fmt(runs["tree_pss_mb"]),
+            fmt(r["strategy_page"]["p50_ms"], 2), fmt(r["home_page"]["p50_ms"], 2),
+            fmt(r["search"]["p50_ms"], 2), fmt(r["group_by_theme"]["rps"]),
+            fmt(r["lookup_iri"]["rps"])]) + " |")
+    return "\n".join(out)
+
+
 def main(argv: list[str]) -> int:
-    kind, path = argv[1], Path(argv[2])
-    data = json.loads(path.read_text())
+    kind, paths = argv[1], [Path(p) for p in argv[2:]]
+    if kind == "growth":
+        print(growth([json.loads(p.read_text()) for p in paths]))
+        return 0
+    data = json.loads(paths[0].read_text())
     print({"compare": compare, "runaway": runaway, "memory": memory,
            "startup": startup}[kind](data))
     return 0

@@ -61,6 +61,17 @@ class Server:
             found.extend(int(c) for c in children)
         return found
 
+    def tree_rss_mb(self) -> float:
+        """The summed VmRSS of the process tree, cheaply (``statm``: no walk of the memory
+        maps, which took about half a core while a 1M-triple server started)."""
+        pages = 0
+        for pid in self.pids():
+            try:
+                pages += int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024), 1)
+
     def rss_mb(self) -> dict[str, float]:
         """VmRSS of the server process and the sum over its process tree, in MB."""
         values = {}
@@ -112,7 +123,7 @@ def _wait(server: Server, url: str, timeout: float, ok: tuple[int, ...] = (200,)
         if http_status(url, timeout=2) in ok:
             server.ready_seconds = time.perf_counter() - server.started
             return server
-        server.peak_tree_mb = max(server.peak_tree_mb, server.rss_mb()["tree_mb"])
+        server.peak_tree_mb = max(server.peak_tree_mb, server.tree_rss_mb())
         time.sleep(0.05)
     server.stop()
     raise RuntimeError(f"{server.name} not ready after {timeout} s")
