@@ -66,9 +66,13 @@ def p50(port: int, target: str, args: argparse.Namespace) -> dict[str, Any]:
                          max_seconds=args.max_seconds))
     cell = asyncio.run(run_cell(port, target, concurrency=1, requests=args.requests,
                                 max_seconds=args.max_seconds))
-    assert set(cell.statuses) == {200}, (target, cell.statuses)
     return {"p50_ms": round(cell.pct(0.5), 2), "p99_ms": round(cell.pct(0.99), 2),
-            "requests": cell.requests}
+            "requests": cell.requests, "statuses": statuses(cell)}
+
+
+def statuses(cell: Any) -> dict[str, int]:
+    """How many answers had each HTTP status (the figures count every answer)."""
+    return {str(status): count for status, count in sorted(cell.statuses.items())}
 
 
 def throughput(port: int, target: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -76,9 +80,10 @@ def throughput(port: int, target: str, args: argparse.Namespace) -> dict[str, An
                          max_seconds=args.max_seconds / 4))
     cell = asyncio.run(run_cell(port, target, concurrency=8, requests=args.requests,
                                 max_seconds=args.max_seconds))
-    assert set(cell.statuses) == {200}, (target, cell.statuses)
-    return {"rps": round(cell.rps, 1), "p50_ms": round(cell.pct(0.5), 2),
-            "requests": cell.requests}
+    ok = cell.statuses.get(200, 0)
+    return {"rps": round(cell.rps * ok / max(cell.requests, 1), 1),
+            "p50_ms": round(cell.pct(0.5), 2), "requests": cell.requests,
+            "statuses": statuses(cell)}
 
 
 def measure(root: Path, extra: list[str], row: dict[str, Any], args: argparse.Namespace

@@ -153,9 +153,17 @@ def growth(rows: list[dict[str, Any]]) -> str:
             fmt(load["tree_mb"]),
             fmt(load["tree_pss_mb"]), fmt(runs["tree_mb"]), fmt(runs["tree_pss_mb"]),
             fmt(r["strategy_page"]["p50_ms"], 2), fmt(r["home_page"]["p50_ms"], 2),
-            fmt(r["search"]["p50_ms"], 2), fmt(r["group_by_theme"]["rps"]),
-            fmt(r["lookup_iri"]["rps"])]) + " |")
+            fmt(r["search"]["p50_ms"], 2), _rps(r["group_by_theme"]),
+            _rps(r["lookup_iri"])]) + " |")
+    out.append("\nPages at concurrency 1, queries at 8; req/s counts answers with status 200, "
+               "and a cell with other answers names them.")
     return "\n".join(out)
+
+
+def _rps(cell: dict[str, Any]) -> str:
+    other = {k: v for k, v in cell.get("statuses", {}).items() if k != "200"}
+    return fmt(cell["rps"]) + (" (" + ", ".join(f"{v}× HTTP {k}" for k, v in other.items())
+                               + f" of {cell['requests']})" if other else "")
 
 
 def main(argv: list[str]) -> int:
