@@ -11,6 +11,7 @@ exist. :class:`kg.remote.RemoteEndpoint` is the other kind of backend; both answ
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -115,28 +116,43 @@ class LocalEndpoint:
     async def run(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
         header = {**request.as_dict(),
                   "service_allowlist": list(self.settings.service_allowlist)}
-        reply, body = await self._run(self.pool, header, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        reply, body = await self._run(self.pool, header, deadline)
         if reply.get("kind") == "federate":
             if self.federation is None:
                 raise QueryServiceRefusedError(["?"])
-            reply, body = await self._run(self.federation, header, timeout_s)
+            reply, body = await self._run(self.federation, header, deadline)
         return answer_or_raise(reply, body)
 
-    @staticmethod
-    async def _run(pool: WorkerPool, header: dict[str, Any],
-                   timeout_s: float) -> tuple[dict[str, Any], bytes]:
+    @classmethod
+    async def _run(cls, pool: WorkerPool, header: dict[str, Any], deadline: float,
+                   again: bool = True) -> tuple[dict[str, Any], bytes]:
+        """The task on ``pool`` by ``deadline``; once more on a fresh worker when the first
+        ended or reached its memory limit (``again``)."""
+        timeout_s = deadline - time.monotonic()
         try:
-            return await pool.run(header, b"", timeout_s)
+            reply, body = await pool.run(header, b"", max(timeout_s, 0.001))
         except WorkerTimeoutError:
             raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
                                     "and was stopped", round(timeout_s * 1000)) from None
         except MemoryBudgetError as err:
             raise PoolBusyError(str(err)) from None
         except WorkerCrashedError:
-            raise QueryTooComplexError(
-                "the query engine could not evaluate this query: its worker ended while "
-                "running it (the query may be nested too deeply, or need more memory than "
-                "a worker may use)") from None
+            reply, body = {"ok": False, "kind": "crashed"}, b""
+        if reply.get("kind") not in ("memory", "crashed"):
+            return reply, body
+        # The worker was replaced. What it held from earlier tasks may have filled it (a
+        # lookup after an aggregate over 1M triples did), so the query runs once more, on a
+        # fresh worker, in the time left; one that needs more than a worker may have fails
+        # again, and is then called too complex.
+        if again and deadline - time.monotonic() > 0.01:
+            return await cls._run(pool, header, deadline, again=False)
+        if reply.get("kind") == "memory":
+            return reply, body  # answered as too complex, with the worker's own message
+        raise QueryTooComplexError(
+            "the query engine could not evaluate this query: its worker ended while "
+            "running it (the query may be nested too deeply, or need more memory than "
+            "a worker may use)")
 
     def run_sync(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
         import asyncio
