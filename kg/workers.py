@@ -165,7 +165,6 @@ def _task_sockets() -> tuple[socket.socket, socket.socket]:
     return ours, theirs
 
 
-
 def process_state(pid: int) -> str | None:
     """The kernel's state letter of ``pid`` (R, S, T, Z, …), or None when it is gone."""
     try:
