@@ -121,7 +121,7 @@ def over_virtuoso(root: Path, row: dict[str, Any], args: argparse.Namespace
     sys.path.insert(0, str(ROOT / "tests"))
     from stores import virtuoso
 
-    with virtuoso(max_rows=100_000, timeout_s=600) as store:
+    with virtuoso(max_rows=100_000_000, timeout_s=600) as store:
         started = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "digistrat"), "load", "--root",
                         str(root), "-q", "--to", store.graph_store],

@@ -324,13 +324,25 @@ class RemoteEndpoint:
             # this thread, and the error may be handled on another
             err.__cause__ = err.__context__ = None
             raise err.with_traceback(None) from None
+        if answer.truncated:  # a page, table or index built from it would miss rows
+            raise BackendError(
+                f"the SPARQL store cut an answer at {answer.rows:,} rows (its own limit on "
+                "result rows, e.g. Virtuoso's ResultSetMaxRows); raise that limit above the "
+                "largest answer the pages need (docs/deploy.md)")
         if answer.form in ("construct", "describe"):
             triples = [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
             return QueryOutcome("describe" if form == "describe" else "construct", triples)
         parsed = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
-        if isinstance(parsed, ox.QueryBoolean):
-            return QueryOutcome("ask", parsed)
-        return QueryOutcome("select", Solutions.read(parsed))
+        unreadable = None
+        try:
+            if isinstance(parsed, ox.QueryBoolean):
+                return QueryOutcome("ask", parsed)
+            return QueryOutcome("select", Solutions.read(parsed))
+        except SyntaxError as err:
+            unreadable = str(err)  # raised below, once this error's frames are freed here
+        finally:
+            del parsed  # on this thread (see kg.store.Solutions)
+        raise BackendError(f"the SPARQL store's answer could not be read: {unreadable}")
 
 
 def _cut_by_the_store(answer: QueryAnswer, request: QueryRequest) -> QueryAnswer:

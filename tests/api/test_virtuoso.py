@@ -29,7 +29,7 @@ from stores import Virtuoso, virtuoso
 
 from api.cli import main
 from kg.project import Project
-from kg.remote import push_dataset
+from kg.remote import BackendError, RemoteEndpoint, push_dataset
 from kg.store import GraphInfo, Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -293,6 +293,11 @@ def test_the_stores_row_limit_is_not_silent(make_client: Callable[..., TestClien
                      "{ ?s ?p ?o }"})
         assert response.status_code != 200 or \
             response.headers["x-digistrat-truncated"] == "true"
+        # what the pages, tables and search index read must not be cut either: a clear
+        # error, not a half index (at 1M triples and ResultSetMaxRows 100,000 it was a 500)
+        with pytest.raises(BackendError, match="cut an answer at 100 rows"):
+            RemoteEndpoint(small.sparql).run_query(
+                "SELECT * FROM <http://www.openlinksw.com/schemas/virtrdf#> { ?s ?p ?o }")
 
 
 # --- pages ----------------------------------------------------------------------------------------
