@@ -51,12 +51,15 @@ def page_of(iri: str) -> str:
 
 
 async def wait_for_search(port: int, seconds: float) -> float:
-    """Seconds until `/search` answers 200 (its index is built in the background)."""
+    """Seconds until `/search` answers 200 (its index is built in the background; 503
+    until then)."""
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
-        status, _, _ = await fetch_once(port, "/search?q=digital&format=json")
+        status, body, _ = await fetch_once(port, "/search?q=digital&format=json")
         if status == 200:
             return time.perf_counter() - started
+        if status != 503:  # 503: still being built; anything else will not get better
+            raise RuntimeError(f"/search answered {status}: {body[:300]!r}")
         await asyncio.sleep(0.5)
     raise RuntimeError(f"/search did not answer 200 within {seconds:.0f} s")
 
