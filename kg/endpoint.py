@@ -142,9 +142,9 @@ class LocalEndpoint:
         if reply.get("kind") not in ("memory", "crashed"):
             return reply, body
         # The worker was replaced. What it held from earlier tasks may have filled it (a
-        # lookup after an aggregate over 1M triples did), so the query runs once more, on a
-        # fresh worker, in the time left; one that needs more than a worker may have fails
-        # again, and is then called too complex.
+        # lookup after aggregates over 1M triples failed so once), so the query runs once
+        # more, on a fresh worker, in the time left; one that needs more than a worker may
+        # have fails again, and is then called too complex.
         if again and deadline - time.monotonic() > 0.01:
             return await cls._run(pool, header, deadline, again=False)
         if reply.get("kind") == "memory":
