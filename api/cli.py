@@ -83,7 +83,8 @@ def serve(root: str | None, quiet: bool, store_path: str | None, **overrides: ob
         print_text_report(report, "data/", infos=False)
         fail("data/ violates the shapes; not serving it", EXIT_VIOLATIONS)
     if not quiet:
-        how = "validated before, files unchanged" if report is None else "validated"
+        how = ("validated before, files unchanged" if report is None
+               else f"validated {report.scope}" if report.scope else "validated")
         click.echo(f"data/ conforms to shapes/ ({how}, {time.perf_counter() - started:.2f} s)",
                    err=True)
     _serve(create_app(settings, store), settings, quiet)

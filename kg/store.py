@@ -121,11 +121,13 @@ class Store(GraphReading):
     """
 
     def __init__(self, ox_store: ox.Store, graphs: list[GraphInfo], project: Project,
-                 fingerprint: str = "", path: Path | None = None) -> None:
+                 digests: dict[str, str] | None = None, path: Path | None = None) -> None:
         self.ox = ox_store
         self.graphs = graphs
         self.project = project
-        self.fingerprint = fingerprint  # sha-256 over the loaded files' paths and contents
+        # each loaded file's sha-256 as it was read, by its path under the root
+        self.digests = digests or {}
+        self.fingerprint = _fingerprint(self.digests) if digests else ""
         self.path = path  # the on-disk store's folder; None in memory
 
     def reopened(self) -> Store:
@@ -134,7 +136,7 @@ class Store(GraphReading):
         if self.path is None:
             return self
         return Store(ox.Store.read_only(str(self.path)), self.graphs, self.project,
-                     self.fingerprint, self.path)
+                     self.digests, self.path)
 
     # --- building ------------------------------------------------------------------------
 
@@ -153,9 +155,10 @@ class Store(GraphReading):
         cannot be written.
         """
         files = project.all_files() if files is None else files
-        fingerprint = _fingerprint(project, files)
+        digests = {project.relative(file): hashlib.sha256(file.read_bytes()).hexdigest()
+                   for file in files}
         if path is not None:
-            reopened = cls._reopen(project, path, fingerprint, progress)
+            reopened = cls._reopen(project, path, digests, progress)
             if reopened is not None:
                 return reopened
         parsed: list[tuple[Path, str, list[ox.Quad]]] = []
@@ -168,11 +171,11 @@ class Store(GraphReading):
         if path is None:
             ox_store = ox.Store()
             graphs = _fill(ox_store, project, parsed)
-            return cls(ox_store, graphs, project, fingerprint)
-        return cls._build_on_disk(project, path, fingerprint, parsed)
+            return cls(ox_store, graphs, project, digests)
+        return cls._build_on_disk(project, path, digests, parsed)
 
     @classmethod
-    def _reopen(cls, project: Project, path: Path, fingerprint: str,
+    def _reopen(cls, project: Project, path: Path, digests: dict[str, str],
                 progress: Progress | None) -> Store | None:
         manifest = path / MANIFEST
         try:
@@ -183,7 +186,7 @@ class Store(GraphReading):
             if path.exists() and progress:
                 progress(f"The store at {path} has no readable manifest; rebuilding it")
             return None
-        if saved.get("fingerprint") != fingerprint:
+        if saved.get("fingerprint") != _fingerprint(digests):
             if progress:
                 progress(f"The files changed since the store at {path} was built; rebuilding it")
             return None
@@ -203,10 +206,10 @@ class Store(GraphReading):
         if progress:
             progress(f"Reopened the store at {path} (files unchanged)")
         graphs = [GraphInfo(**g) for g in saved["graphs"]]
-        return cls(ox_store, graphs, project, fingerprint, path)
+        return cls(ox_store, graphs, project, digests, path)
 
     @classmethod
-    def _build_on_disk(cls, project: Project, path: Path, fingerprint: str,
+    def _build_on_disk(cls, project: Project, path: Path, digests: dict[str, str],
                        parsed: list[tuple[Path, str, list[ox.Quad]]]) -> Store:
         building = path.with_name(f"{path.name}.building-{os.getpid()}")
         try:
@@ -219,7 +222,7 @@ class Store(GraphReading):
             checksum = content_checksum(ox_store)
             del ox_store  # closes the database before it is moved
             (building / MANIFEST).write_text(json.dumps(
-                {"fingerprint": fingerprint, "checksum": checksum,
+                {"fingerprint": _fingerprint(digests), "checksum": checksum,
                  "graphs": [g.__dict__ for g in graphs]}, indent=1))
             if path.exists():
                 old = path.with_name(f"{path.name}.old-{os.getpid()}")
@@ -231,7 +234,7 @@ class Store(GraphReading):
         except OSError as err:
             shutil.rmtree(building, ignore_errors=True)
             raise StoreError(f"cannot write the store at {path}: {_first_line(err)}") from None
-        return cls(ox.Store.read_only(str(path)), graphs, project, fingerprint, path)
+        return cls(ox.Store.read_only(str(path)), graphs, project, digests, path)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -283,9 +286,10 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
-def _fingerprint(project: Project, files: list[Path]) -> str:
+def _fingerprint(digests: dict[str, str]) -> str:
+    """One sha-256 over the files' paths and digests, in the order they were loaded."""
     digest = hashlib.sha256()
-    for file in files:
-        digest.update(project.relative(file).encode())
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    for relative, file_digest in digests.items():
+        digest.update(relative.encode())
+        digest.update(bytes.fromhex(file_digest))
     return digest.hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import logging
 import os
@@ -19,6 +21,16 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from kg.errors import KGError
+from kg.incremental import (
+    ReadScope,
+    Record,
+    TooFarError,
+    UnboundedShapesError,
+    focus_names,
+    neighbourhood,
+    read_scope,
+    seeds_of,
+)
 from kg.namespaces import bind_prefixes
 from kg.store import Store
 
@@ -52,6 +64,7 @@ class ValidationReport:
 
     results: list[ValidationResult]
     graph: Graph = field(repr=False)
+    scope: str = ""  # what was validated, when not all of it (see validate_data)
 
     @property
     def conforms(self) -> bool:
@@ -98,37 +111,75 @@ def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = No
                   isolated: bool = False) -> ValidationReport | None:
     """Validate the store's ``data/`` layer (with the ontology) against its shapes.
 
-    With ``cache_dir``, a conforming verdict is remembered under the store's fingerprint (a
-    hash of every loaded file's path and content) and the versions of pyshacl and rdflib; the
-    same files are then not validated again, and None is returned. Any change to a file, or
-    to the validator, validates anew.
+    With ``cache_dir``, a conforming verdict is remembered: under the store's fingerprint (a
+    hash of every loaded file's path and content) and the versions of pyshacl and rdflib, and
+    as a record of each data file's digest (:mod:`kg.incremental`). The same files are not
+    validated again (None is returned); when only some data files changed since a conforming
+    verdict over the same shapes, ontology and validator, only the resources those changes
+    can reach are validated again (:attr:`ValidationReport.scope` says so). Anything else
+    validates everything.
 
     With ``isolated``, the validation runs in a forked child process, so the rdflib graphs
     it needs (several times the store's size) are freed with the child instead of staying
     in this process; the report then holds the results but no report graph.
     """
-    marker = None
-    if cache_dir is not None and store.fingerprint:
-        key = f"{store.fingerprint}-pyshacl{version('pyshacl')}-rdflib{version('rdflib')}"
-        marker = cache_dir / f"conforms-{key}"
-        if marker.is_file():
+    verdicts = _Verdicts(store, cache_dir) if cache_dir and store.fingerprint else None
+    record = verdicts.record() if verdicts else None
+    changed = record.changed(verdicts.digests) if verdicts and record else None
+    if verdicts and (verdicts.known() or changed == []):
+        if changed == [] and verdicts.known():
             return None
-    report = _validate_in_child(store, lang) if isolated else _validate_layers(store, lang)
-    if marker is not None and report.conforms:
-        try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(json.dumps(report.counts()))
-        except OSError as err:  # a read-only cache only costs the next start its time
-            log.warning("cannot remember the verdict in %s: %s", cache_dir, err.strerror)
+        task = _Task("seeds", [])  # conforming, but no record of these files yet
+    elif record is not None and changed:
+        task = _Task("changes", changed, sorted({iri for name in changed
+                                                 for iri in record.seeds.get(name, [])}))
+    else:
+        task = _Task("all", [])
+    report, seeds = _in_child(store, lang, task) if isolated else task.run(store, lang)
+    if verdicts and (report is None or report.conforms):
+        verdicts.remember(report, seeds)
     return report
 
 
-def _validate_layers(store: Store, lang: str) -> ValidationReport:
-    return validate(store.layer_graph("data"), store.layer_graph("shapes"),
-                    context=store.layer_graph("ontology"), lang=lang)
+@dataclass
+class _Task:
+    """What to validate: ``all``; the ``changes`` of some files (with the seeds they had at
+    the last verdict); or nothing, only the ``seeds`` of an already conforming store."""
+
+    mode: TypingLiteral["all", "changes", "seeds"]
+    changed: list[str]
+    old_seeds: list[str] = field(default_factory=list)
+
+    def run(self, store: Store, lang: str
+            ) -> tuple[ValidationReport | None, dict[str, list[str]] | None]:
+        shapes, context = store.layer_graph("shapes"), store.layer_graph("ontology")
+        try:
+            scope: ReadScope | None = read_scope(shapes, context)
+        except UnboundedShapesError as err:
+            log.info("validating everything: %s", err)
+            scope = None
+        seeds = seeds_of(store, scope) if scope else None
+        if self.mode == "seeds":
+            return None, seeds
+        if self.mode == "changes" and scope and seeds is not None:
+            start = set(self.old_seeds).union(*(seeds.get(name, []) for name in self.changed))
+            try:
+                around = neighbourhood(store, scope, start)
+            except TooFarError:
+                log.info("validating everything: the changes reach most of the data")
+            else:
+                report = validate(around.graph, shapes, context=context, lang=lang)
+                names = focus_names(around.focus)
+                files = len(self.changed)
+                return ValidationReport(
+                    [r for r in report.results if r.focus_node in names], report.graph,
+                    scope=f"the reach of {files} changed file{'s' * (files != 1)}: "
+                          f"{len(around.focus):,} resources"), seeds
+        return validate(store.layer_graph("data"), shapes, context=context, lang=lang), seeds
 
 
-def _validate_in_child(store: Store, lang: str) -> ValidationReport:
+def _in_child(store: Store, lang: str, task: _Task
+              ) -> tuple[ValidationReport | None, dict[str, list[str]] | None]:
     """The validation in a confined child process (:func:`kg.workers.run_once`)."""
     from kg.workers import WorkerCrashedError, run_once
 
@@ -137,18 +188,60 @@ def _validate_in_child(store: Store, lang: str) -> ValidationReport:
 
         def make():  # type: ignore[no-untyped-def]
             def handle(header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-                report = _validate_layers(source, lang)
-                return {"ok": True, "results": [r.as_dict() for r in report.results]}, b""
+                report, seeds = task.run(source, lang)
+                reply: dict[str, Any] = {"ok": True, "report": None}
+                if report is not None:
+                    reply["report"] = {"results": [r.as_dict() for r in report.results],
+                                       "scope": report.scope}
+                return reply, gzip.compress(json.dumps(seeds).encode(), 1)
             return handle
         return make
 
     try:
-        reply, _ = run_once(prepare, {}, b"", timeout_s=24 * 3600)
+        reply, body = run_once(prepare, {}, b"", timeout_s=24 * 3600)
     except WorkerCrashedError as err:
         raise KGError(f"the validation process failed: {err}") from None
     if not reply.get("ok"):
         raise KGError(f"the validation process failed: {reply.get('message')}")
-    return ValidationReport([ValidationResult(**r) for r in reply["results"]], Graph())
+    seeds = json.loads(gzip.decompress(body))
+    found = reply["report"]
+    if found is None:
+        return None, seeds
+    return ValidationReport([ValidationResult(**r) for r in found["results"]], Graph(),
+                            scope=found["scope"]), seeds
+
+
+class _Verdicts:
+    """The remembered conforming verdicts of one store in ``cache_dir``: a marker per exact
+    set of files, and the record of the latest (per shapes, ontology and validator)."""
+
+    def __init__(self, store: Store, cache_dir: Path) -> None:
+        validator = f"pyshacl{version('pyshacl')}-rdflib{version('rdflib')}"
+        self.marker = cache_dir / f"conforms-{store.fingerprint}-{validator}"
+        rules = hashlib.sha256(validator.encode())
+        for name, digest in store.digests.items():
+            if not name.startswith("data/"):
+                rules.update(f"{name}\0{digest}\0".encode())
+        self.record_path = cache_dir / f"record-{rules.hexdigest()[:32]}.json.gz"
+        self.digests = {n: d for n, d in store.digests.items() if n.startswith("data/")}
+        self.cache_dir = cache_dir
+
+    def known(self) -> bool:
+        return self.marker.is_file()
+
+    def record(self) -> Record | None:
+        return Record.read(self.record_path)
+
+    def remember(self, report: ValidationReport | None,
+                 seeds: dict[str, list[str]] | None) -> None:
+        try:
+            if report is not None:
+                self.marker.parent.mkdir(parents=True, exist_ok=True)
+                self.marker.write_text(json.dumps(report.counts()))
+            if seeds is not None:
+                Record(self.digests, seeds).write(self.record_path)
+        except OSError as err:  # a read-only cache only costs the next start its time
+            log.warning("cannot remember the verdict in %s: %s", self.cache_dir, err.strerror)
 
 
 def default_cache_dir() -> Path:
