@@ -131,10 +131,10 @@ def _wait(server: Server, url: str, timeout: float, ok: tuple[int, ...] = (200,)
 
 def start_digistrat(root: Path, log: Path, *, store: Path | None = None,
                     extra: list[str] | None = None, timeout: float = 1800,
-                    ready_path: str = "/-/health") -> Server:
+                    ready_path: str = "/-/health", quiet: bool = True) -> Server:
     port = free_port()
     cmd = [str(VENV_BIN / "digistrat"), "serve", "--root", str(root), "--port", str(port),
-           "--host", "127.0.0.1", "--quiet", *(extra or [])]
+           "--host", "127.0.0.1", *(["--quiet"] if quiet else []), *(extra or [])]
     if store is not None:
         cmd += ["--store", str(store)]
     proc, started = _spawn(cmd, log)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import weakref
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -21,7 +20,7 @@ from kg.coverage import coverage
 from kg.export import dump
 from kg.formats import DUMPS, syntax_named
 from kg.store import Store
-from kg.views import common, municipality, overview, resource, strategy, tables
+from kg.views import common, municipality, overview, paging, resource, strategy, tables
 
 router = APIRouter()
 
@@ -40,11 +39,11 @@ def home(request: Request, store: StoreDep) -> HTMLResponse:
     (kg.views.tables)."""
     t = tables.tables(store, page_lang(request))
     try:
-        page = overview.paged(t.sorted_municipalities(), request.query_params.get("page"),
-                              HOME_PAGE_SIZE, "/")
-    except overview.BadPageNumberError as err:
+        page = paging.paged(t.sorted_municipalities(), request.query_params.get("page"),
+                            HOME_PAGE_SIZE, "/")
+    except paging.BadPageNumberError as err:
         raise ApiError(400, "bad-request", str(err)) from None
-    except overview.NoSuchPageError as err:
+    except paging.NoSuchPageError as err:
         raise ApiError(404, "not-found", str(err)) from None
     last = page.page == page.pages
     orphans = [s for s in t.strategies.values() if s.city is None] if last else []
@@ -90,19 +89,12 @@ def timeline(request: Request, store: StoreDep) -> HTMLResponse:
 
 # --- downloads, catalogue, VoID, context, sitemap -----------------------------------------------
 
-_DUMP_CACHE: weakref.WeakKeyDictionary[Store, dict[str, bytes]] = weakref.WeakKeyDictionary()
-
-
 def dump_bytes(store: Store, name: str, compressed: bool) -> bytes:
-    """A dump, made once per store and kept."""
-    cache = _DUMP_CACHE.setdefault(store, {})
-    key = name + (".gz" if compressed else "")
-    if key not in cache:
-        data = cache.get(name) or dump(store, name)
-        cache[name] = data
-        if compressed:
-            cache[key] = gzip.compress(data, mtime=0)
-    return cache[key]
+    """A dump, made once per store and kept (:meth:`kg.store.GraphReading.remember`)."""
+    data = store.remember(f"dump-{name}", lambda: dump(store, name))
+    if not compressed:
+        return data
+    return store.remember(f"dump-{name}.gz", lambda: gzip.compress(data, mtime=0))
 
 
 def human_size(size: int) -> str:

@@ -17,6 +17,7 @@ from api.errors import ApiError
 from api.rendering import VARY, page_lang, render
 from kg.views import charts
 from kg.views import tables as tb
+from kg.views.paging import NoSuchPageError
 
 router = APIRouter()
 
@@ -49,6 +50,8 @@ def view_of(request: Request, store: Any, kind: str) -> tb.TableView:
         return tb.table_view(t, kind, params(request), request.url.path)
     except tb.BadParameterError as err:
         raise ApiError(400, "bad-request", str(err)) from None
+    except NoSuchPageError as err:
+        raise ApiError(404, "not-found", str(err)) from None
 
 
 def table_answer(request: Request, view: tb.TableView, template: str,

@@ -3,54 +3,9 @@ timeline of adoptions and successions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from kg.views.strategy import StrategySummary
-
-T = TypeVar("T")
-
-# --- one page of a long list -------------------------------------------------------------------
-
-
-class BadPageNumberError(ValueError):
-    """A page number that is not a whole number."""
-
-
-class NoSuchPageError(ValueError):
-    """A page number before the first page or past the last."""
-
-
-@dataclass(frozen=True)
-class Paged(Generic[T]):
-    """One page of a list (what ``_tables.html``'s pager draws): a page's items, its number,
-    the number of pages, and a link to any page."""
-
-    items: Sequence[T]
-    page: int
-    pages: int
-    total: int
-    path: str
-
-    def link(self, page: int) -> str:
-        return self.path + (f"?page={page}" if page > 1 else "")
-
-
-def paged(items: Sequence[T], asked: str | None, size: int, path: str) -> Paged[T]:
-    """Page ``asked`` (a query parameter, 1 when absent) of ``items``, ``size`` a page;
-    BadPageNumberError for a page that is not a whole number, NoSuchPageError for one that
-    does not exist."""
-    pages = max(1, -(-len(items) // size))
-    try:
-        page = int(asked) if asked not in (None, "") else 1
-    except ValueError:
-        raise BadPageNumberError(f"page must be a whole number, not {asked!r}") from None
-    if not 1 <= page <= pages:
-        raise NoSuchPageError(f"there is no page {page}; pages run from 1 to {pages}")
-    start = (page - 1) * size
-    return Paged(items[start:start + size], page, pages, len(items), path)
-
 
 # --- comparison matrix -----------------------------------------------------------------------
 

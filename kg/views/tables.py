@@ -3,7 +3,7 @@ theme, and their CSV and JSON forms: the view models behind ``/-/strategies``,
 ``/-/municipalities``, ``/-/compare``, ``/-/themes`` and the home page.
 
 Everything is computed from a few queries **once per store and language** (the store is
-read-only while the app runs) and kept in :data:`_CACHE`; a request then filters, counts,
+read-only while the app runs) and kept with the store; a request then filters, counts,
 sorts and pages rows in memory. No request runs a query whose cost grows with the graph.
 
 Facets (query parameters, values are the concepts' slugs):
@@ -31,9 +31,7 @@ import functools
 import io
 import json
 import re
-import threading
 import unicodedata
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +44,7 @@ from kg.formats import TABLE_FORMATS as FORMAT_TABLES
 from kg.i18n import gettext
 from kg.store import Store
 from kg.views.common import labels, pick, select, year_of
+from kg.views.paging import page_slice
 
 VOCAB = "https://w3id.org/digistrat/vocab/"
 COUNTRY_ORDER = ("de", "ch", "at")
@@ -460,18 +459,10 @@ def build(store: Store, lang: str) -> Tables:
                   {t: pick(d, lang) or "" for t, d in definitions.items()})
 
 
-_CACHE: weakref.WeakKeyDictionary[Store, dict[str, Tables]] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
 def tables(store: Store, lang: str) -> Tables:
     """The tables of ``store`` in ``lang``, built at first use and kept (the store does not
-    change while the service runs)."""
-    with _LOCK:
-        per_store = _CACHE.setdefault(store, {})
-        if lang not in per_store:
-            per_store[lang] = build(store, lang)
-        return per_store[lang]
+    change while the service runs: :meth:`kg.store.GraphReading.remember`)."""
+    return store.remember(f"tables-{lang}", lambda: build(store, lang))
 
 
 # --- facets, filters, sorting, pages ---------------------------------------------------------
@@ -801,10 +792,9 @@ def table_view(t: Tables, kind: str, items: Iterable[tuple[str, str]], path: str
                           href(path, query.params(page=1, filters={**query.filters,
                                                                    "city": rest}))))
     matching = sort_rows(t, [r for r in rows if matches(r, query.filters)], query.sort)
-    pages = max(1, -(-len(matching) // query.size))
-    start = (query.page - 1) * query.size
-    return TableView(kind, path, columns, matching[start:start + query.size], matching,
-                     len(matching), query, facets, chips, pages, t)
+    rows, pages = page_slice(matching, query.page, query.size)
+    return TableView(kind, path, columns, list(rows), matching, len(matching), query, facets,
+                     chips, pages, t)
 
 
 # --- CSV and JSON ------------------------------------------------------------------------------

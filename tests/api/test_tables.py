@@ -241,6 +241,16 @@ def test_bad_parameters_are_400(client: TestClient, query: str) -> None:
     assert answer.json()["ok"] is False
 
 
+@pytest.mark.parametrize("path", ["/-/strategies", "/-/municipalities"])
+def test_a_page_past_the_last_is_404_and_says_how_many_there_are(client: TestClient,
+                                                                   path: str) -> None:
+    pages = client.get(f"{path}?format=json&size=10").json()["pages"]
+    answer = client.get(f"{path}?format=json&size=10&page={pages + 1}")
+    assert answer.status_code == 404
+    assert f"pages run from 1 to {pages}" in answer.json()["error"]
+    assert client.get(f"{path}?format=json&size=10&page={pages}").status_code == 200
+
+
 def test_facet_links_toggle(client: TestClient) -> None:
     html = client.get("/-/strategies?country=ch", headers=HTML).text
     facet = html.split('data-facet="country"', 1)[1].split("</details>", 1)[0]
