@@ -75,8 +75,9 @@ def main() -> None:
     finally:
         target.write_bytes(original)
     rows.append(step(args.root, "file restored", args.timeout))
-    manifest = json.loads((args.root / "bench-manifest.json").read_text())
-    result = {"root": str(args.root), "triples": manifest.get("data_triples"),
+    manifest = args.root / "bench-manifest.json"  # bench/generate.py's; not in a checkout
+    triples = json.loads(manifest.read_text())["data_triples"] if manifest.is_file() else None
+    result = {"root": str(args.root), "data_triples": triples,
               "edited": target.name, "steps": rows}
     if args.out:
         args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -12,18 +12,22 @@ How far a shape reads is worked out from the shapes themselves (:func:`read_scop
   nesting (``sh:node``, ``sh:property``, ``sh:qualifiedValueShape``, ``sh:and``/``or``/``not``/
   ``xone``), each path's length, one more for ``sh:class`` (the value's type), and every triple
   pattern of a SPARQL constraint (a bound above the query's longest chain);
-* ``inward``: the properties a shape may follow from object to subject (``sh:inversePath``,
-  ``sh:targetObjectsOf``, and every property a SPARQL constraint names, in either direction);
+* ``inward``: the properties a shape may follow from object to subject: ``sh:inversePath``,
+  ``sh:targetObjectsOf``, and in a SPARQL constraint each pattern the query's joins reach from
+  ``$this`` at its object (or through a path that turns, ``^p`` or a sequence);
 * ``transitive``: properties followed any number of times (``sh:oneOrMorePath``, ``p+``): a
   step along them costs no depth, so their chains are followed to the end.
 
-A shape that names itself through its own nesting has no bounded depth, and a SPARQL constraint
-that follows a variable property towards ``$this`` could read inward along any property; for
-either the incremental check is not used and all the data is validated.
+No bound is given, and all the data is validated, for shapes that: are nested in themselves;
+use SHACL-AF targets or rules, or constraint components of their own; have a SPARQL pattern
+that no join ties to ``$this`` (it reads the whole graph); or may join two resources on an
+equal literal (the walk over the graph follows IRIs and blank nodes, not values). A variable
+property that the joins enter at its object reads inward along any property.
 
 Resources described in the ontology layer (classes, concepts) and the classes of ``rdf:type``
-are not expanded: the ontology layer is the validation's context, loaded whole, and data files
-do not change it.
+are not walked through: the ontology layer is the validation's context, loaded whole, and data
+files do not change it. Past :data:`REACH_LIMIT_SHARE` of the data's resources, everything is
+validated (as quick, and simpler).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ from kg.store import Store
 
 RDF_TYPE = str(RDF.type)
 
-# Past this many resources in reach, validating everything is as quick and simpler.
+# The share of the data's resources past which a change validates everything.
 REACH_LIMIT_SHARE = 0.5
 
 
@@ -71,6 +75,11 @@ def read_scope(shapes: Graph, ontology: Graph) -> ReadScope:
     """The depth, inward and transitive properties of ``shapes`` (see the module's
     docstring), with the ``owl:ObjectProperty`` declarations of ``ontology``. Raises
     UnboundedShapesError where no bound can be given."""
+    for predicate in (SH.target, SH.rule, SH.validator, SH.nodeValidator,
+                      SH.propertyValidator):
+        if next(shapes.subject_objects(predicate), None) is not None:
+            # SHACL-AF targets and rules, and constraint components of one's own
+            raise UnboundedShapesError(f"the shapes use {predicate.n3()}, which is not analysed")
     analysis = _ShapeReading(shapes, set(ontology.subjects(RDF.type, OWL.ObjectProperty)))
     depth = max((analysis.shape_depth(shape, ()) for shape in analysis.shapes()), default=0)
     inward = set(analysis.inward)
@@ -108,8 +117,9 @@ class _ShapeReading:
         values = 0  # what is read from each value node
         if g.value(shape, SH["class"]) is not None:
             values = 1
-        for predicate in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals):
-            if g.value(shape, predicate) is not None:  # another property of the focus node
+        for predicate in (SH.equals, SH.disjoint, SH.lessThan, SH.lessThanOrEquals,
+                          SH.closed):
+            if g.value(shape, predicate) is not None:  # (other) properties of the focus node
                 here = max(here, 1)
         nested: list[Node] = []
         for predicate in (SH.node, SH.property, SH.qualifiedValueShape, SH["not"]):

@@ -227,6 +227,8 @@ def test_the_scope_counts_paths_nesting_and_the_ways_queries_join() -> None:
     _sparql("SELECT $this WHERE { $this ex:p ?x . FILTER NOT EXISTS { ?y a ex:C } }"),
     # two resources with an equal literal value (ex:name is no object property)
     _sparql("SELECT $this WHERE { $this ex:name ?n . ?other ex:name ?n . }"),
+    # a SHACL-AF target: its focus nodes come from a query
+    'ex:S a sh:NodeShape ; sh:target [ a sh:SPARQLTarget ; sh:select "SELECT ?this {}" ] .',
 ])
 def test_shapes_read_without_bound_are_refused(shapes: str) -> None:
     with pytest.raises(UnboundedShapesError):
