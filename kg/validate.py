@@ -126,10 +126,10 @@ def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = No
     verdicts = _Verdicts(store, cache_dir) if cache_dir and store.fingerprint else None
     record = verdicts.record() if verdicts else None
     changed = record.changed(verdicts.digests) if verdicts and record else None
+    if verdicts and verdicts.known() and changed == []:
+        return None
     if verdicts and (verdicts.known() or changed == []):
-        if changed == [] and verdicts.known():
-            return None
-        task = _Task("seeds", [])  # conforming, but no record of these files yet
+        task = _Task("seeds", [])  # these files conformed; the marker or record is missing
     elif record is not None and changed:
         task = _Task("changes", changed, sorted({iri for name in changed
                                                  for iri in record.seeds.get(name, [])}))
@@ -235,9 +235,8 @@ class _Verdicts:
     def remember(self, report: ValidationReport | None,
                  seeds: dict[str, list[str]] | None) -> None:
         try:
-            if report is not None:
-                self.marker.parent.mkdir(parents=True, exist_ok=True)
-                self.marker.write_text(json.dumps(report.counts()))
+            self.marker.parent.mkdir(parents=True, exist_ok=True)
+            self.marker.write_text(json.dumps(report.counts() if report else {}))
             if seeds is not None:
                 Record(self.digests, seeds).write(self.record_path)
         except OSError as err:  # a read-only cache only costs the next start its time

@@ -154,6 +154,34 @@ def test_the_child_process_validates_the_change_and_remembers_it(
     assert validate_data(Store.load(project), cache_dir=cache, isolated=True) is None
 
 
+def test_a_verdict_without_a_record_gains_one_and_the_next_change_is_partial(
+        base: Base, tmp_path: Path) -> None:
+    """A cache from before records were kept holds only the marker of the conforming files:
+    the start validates nothing, and writes the record the next change needs."""
+    root, _ = base
+    shutil.copytree(root, tmp_path / "p")
+    project = Project(tmp_path / "p")
+    cache = project.root / "cache"
+    for record in cache.glob("record-*"):
+        record.unlink()
+    assert validate_data(Store.load(project), cache_dir=cache) is None
+    assert list(cache.glob("record-*"))
+    _edit("bern.ttl", "ds:position 2 ;", "ds:position 1 ;")(project.root)
+    report = validate_data(Store.load(project), cache_dir=cache)
+    assert report is not None and report.scope and not report.conforms
+
+
+def test_a_record_without_its_marker_is_enough(base: Base, tmp_path: Path) -> None:
+    root, _ = base
+    shutil.copytree(root, tmp_path / "p")
+    project = Project(tmp_path / "p")
+    cache = project.root / "cache"
+    for marker in cache.glob("conforms-*"):
+        marker.unlink()
+    assert validate_data(Store.load(project), cache_dir=cache) is None
+    assert list(cache.glob("conforms-*")), "the marker is written again"
+
+
 def test_changed_shapes_validate_everything(base: Base,
                                             tmp_path: Path) -> None:
     root, _ = base
