@@ -325,19 +325,28 @@ class Record:
             {"digests": self.digests, "seeds": self.seeds}).encode(), 6))
         partial.replace(path)
 
+    def updated(self, digests: dict[str, str], seeds: dict[str, list[str]]) -> Record:
+        """The record of the files ``digests`` names, with ``seeds`` for those that changed
+        since this one."""
+        kept = {name: self.seeds[name] for name in digests if name in self.seeds}
+        return Record(dict(digests), {**kept, **seeds})
+
     def changed(self, digests: dict[str, str]) -> list[str]:
         """The data files added, removed or changed since the record."""
         names = set(digests) | set(self.digests)
         return sorted(n for n in names if digests.get(n) != self.digests.get(n))
 
 
-def seeds_of(store: Store, scope: ReadScope) -> dict[str, list[str]]:
-    """Per data file, the IRIs whose verdict a change of its triples can touch first: the
-    subjects, and the objects of properties a shape reads inward (any, when ``inward`` is
-    None)."""
+def seeds_of(store: Store, scope: ReadScope, files: Iterable[str] | None = None
+             ) -> dict[str, list[str]]:
+    """Per data file (of ``files``, default all), the IRIs whose verdict a change of its
+    triples can touch first: the subjects, and the objects of properties a shape reads inward
+    (any, when ``inward`` is None)."""
+    wanted = None if files is None else set(files)
     seeds: dict[str, list[str]] = {}
     for info in store.graphs:
-        if store.project.layer_of_graph(info.iri) != "data":
+        if store.project.layer_of_graph(info.iri) != "data" or \
+                (wanted is not None and info.file not in wanted):
             continue
         found: set[str] = set()
         for quad in store.quads(graph=info.iri):

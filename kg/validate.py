@@ -129,25 +129,26 @@ def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = No
     if verdicts and verdicts.known() and changed == []:
         return None
     if verdicts and (verdicts.known() or changed == []):
-        task = _Task("seeds", [])  # these files conformed; the marker or record is missing
+        task = _Task("seeds", changed)  # these files conformed; the marker or record is old
     elif record is not None and changed:
         task = _Task("changes", changed, sorted({iri for name in changed
                                                  for iri in record.seeds.get(name, [])}))
     else:
-        task = _Task("all", [])
+        task = _Task("all", None)
     report, seeds = _in_child(store, lang, task) if isolated else task.run(store, lang)
     if verdicts and (report is None or report.conforms):
-        verdicts.remember(report, seeds)
+        verdicts.remember(report, seeds, record if task.changed is not None else None)
     return report
 
 
 @dataclass
 class _Task:
-    """What to validate: ``all``; the ``changes`` of some files (with the seeds they had at
-    the last verdict); or nothing, only the ``seeds`` of an already conforming store."""
+    """What to validate: ``all``; the ``changed`` files' reach (with the seeds they had at the
+    last verdict); or nothing, only the ``seeds`` of files known to conform. Seeds are worked
+    out for the ``changed`` files (all when None)."""
 
     mode: TypingLiteral["all", "changes", "seeds"]
-    changed: list[str]
+    changed: list[str] | None
     old_seeds: list[str] = field(default_factory=list)
 
     def run(self, store: Store, lang: str
@@ -158,10 +159,10 @@ class _Task:
         except UnboundedShapesError as err:
             log.info("validating everything: %s", err)
             scope = None
-        seeds = seeds_of(store, scope) if scope else None
+        seeds = seeds_of(store, scope, self.changed) if scope else None
         if self.mode == "seeds":
             return None, seeds
-        if self.mode == "changes" and scope and seeds is not None:
+        if self.mode == "changes" and scope and seeds is not None and self.changed:
             start = set(self.old_seeds).union(*(seeds.get(name, []) for name in self.changed))
             try:
                 around = neighbourhood(store, scope, start)
@@ -232,13 +233,16 @@ class _Verdicts:
     def record(self) -> Record | None:
         return Record.read(self.record_path)
 
-    def remember(self, report: ValidationReport | None,
-                 seeds: dict[str, list[str]] | None) -> None:
+    def remember(self, report: ValidationReport | None, seeds: dict[str, list[str]] | None,
+                 record: Record | None) -> None:
+        """The files conform: write their marker, and their record (``seeds`` of the files
+        changed since ``record``, or of all files when it is None)."""
         try:
             self.marker.parent.mkdir(parents=True, exist_ok=True)
             self.marker.write_text(json.dumps(report.counts() if report else {}))
             if seeds is not None:
-                Record(self.digests, seeds).write(self.record_path)
+                base = record or Record({}, {})
+                base.updated(self.digests, seeds).write(self.record_path)
         except OSError as err:  # a read-only cache only costs the next start its time
             log.warning("cannot remember the verdict in %s: %s", self.cache_dir, err.strerror)
 

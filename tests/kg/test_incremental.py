@@ -152,6 +152,12 @@ def test_the_child_process_validates_the_change_and_remembers_it(
     assert report.scope.startswith("the reach of 1 changed file: ")
     # the new files are remembered: the next start validates nothing
     assert validate_data(Store.load(project), cache_dir=cache, isolated=True) is None
+    # and the record keeps the seeds of the files that did not change
+    SCENARIOS["goal dropped"](project.root)
+    report = validate_data(Store.load(project), cache_dir=cache, isolated=True)
+    assert report is not None and report.scope and not report.conforms
+    assert {r.focus_node for r in report.results if r.severity == "Violation"} == {
+        "https://w3id.org/digistrat/id/goal/kanton-bern-ict-strategie-2021-digitales-primat"}
 
 
 def test_a_verdict_without_a_record_gains_one_and_the_next_change_is_partial(
