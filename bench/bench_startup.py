@@ -11,8 +11,9 @@ the validation:
 
 1. ``as found``: with the cache as it is (empty: a first start, everything is validated);
 2. ``restart``: nothing changed;
-3. ``one file changed``: one label in one municipality's file edited: only the resources the
-   change can reach are validated (:mod:`kg.incremental`);
+3. ``one file changed``: one label in one municipality's file edited (to a text with the
+   time in it, new in every run): only the resources the change can reach are validated
+   (:mod:`kg.incremental`);
 4. ``file restored``: the edit undone, which is a change as well.
 
 The edited file is restored at the end, also when a step fails.
@@ -26,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +72,9 @@ def main() -> None:
         sys.exit(f"{target} has no skos:prefLabel to edit")
     rows = [step(args.root, "as found", args.timeout), step(args.root, "restart", args.timeout)]
     try:
-        target.write_text(LABEL.sub(r'\1 "Neu: ', text, count=1))
+        # a label no run wrote before, so that no remembered verdict knows these files
+        target.write_text(LABEL.sub(rf'\1 "Neu {time.strftime("%Y-%m-%dT%H:%M:%S")}: ', text,
+                                    count=1))
         rows.append(step(args.root, "one file changed", args.timeout))
     finally:
         target.write_bytes(original)
