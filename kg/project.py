@@ -51,14 +51,11 @@ class Project:
         rel = self.relative(path)
         return str(GRAPH) + rel.rsplit(".", 1)[0]
 
-    def file_of_graph(self, graph_iri: str) -> str:
-        """The file (relative path) a graph IRI was loaded from, where the project has it;
-        else the graph's path without a suffix."""
-        rest = graph_iri.removeprefix(str(GRAPH))
-        for path in self.files(rest.split("/", 1)[0]) if "/" in rest else []:
-            if self.graph_iri(path) == graph_iri:
-                return self.relative(path)
-        return rest
+    def files_of_graphs(self, graph_iris: list[str]) -> list[str]:
+        """The file (relative path) each graph IRI was loaded from, where the project has it;
+        else the graph's path without a suffix. The project's files are listed once."""
+        names = {self.graph_iri(path): self.relative(path) for path in self.all_files()}
+        return [names.get(iri) or iri.removeprefix(str(GRAPH)) for iri in graph_iris]
 
     def layer_of_graph(self, graph_iri: str) -> str | None:
         rest = graph_iri.removeprefix(str(GRAPH))

@@ -392,9 +392,11 @@ class RemoteStore(GraphReading):
                                 f'FILTER(STRSTARTS(STR(?g), "{prefix}") '
                                 f"|| ?g = <{UNION_GRAPH}>) }} GROUP BY ?g ORDER BY ?g",
                                 union=False)
-            self._graphs = [GraphInfo(r["g"].value, self.project.file_of_graph(r["g"].value),
-                                      int(r["n"].value)) for r in rows
-                            if r["g"].value != UNION_GRAPH]
+            named = [r for r in rows if r["g"].value != UNION_GRAPH]
+            iris = [r["g"].value for r in named]
+            files = self.project.files_of_graphs(iris)  # (the files are listed once)
+            self._graphs = [GraphInfo(iri, file, int(row["n"].value))
+                            for iri, file, row in zip(iris, files, named, strict=True)]
             self._fetched = time.monotonic()
             self.remote.graphs = [g.iri for g in self._graphs]
             self.remote.union_graph = UNION_GRAPH if len(rows) > len(self._graphs) else None
