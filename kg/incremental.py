@@ -192,23 +192,23 @@ class _ShapeReading:
         return steps
 
     def _sparql_path(self, path: Node | RdflibPath, inward: bool) -> int:
-        """Steps of a SPARQL path; its properties are noted as inward when the pattern is
-        joined on its object or the path turns (``^p``, or a sequence, whose inner nodes
-        are read both ways), as transitive when repeated."""
+        """Steps of a SPARQL path; its properties are noted as inward when the path is read
+        from object to subject (the pattern entered at its object, turned by ``^p``), as
+        transitive when repeated."""
         if isinstance(path, URIRef):
             if inward:
                 self.inward.add(str(path))
             return 1
         if isinstance(path, InvPath):
-            return self._sparql_path(path.arg, True)
+            return self._sparql_path(path.arg, not inward)
         if isinstance(path, SequencePath):
-            return sum(self._sparql_path(p, True) for p in path.args)
+            return sum(self._sparql_path(p, inward) for p in path.args)
         if isinstance(path, AlternativePath):
             return max(self._sparql_path(p, inward) for p in path.args)
         if isinstance(path, MulPath):
+            steps = self._sparql_path(path.path, inward)
             if path.mod == "?":
-                return self._sparql_path(path.path, inward)
-            self._sparql_path(path.path, True)
+                return steps
             self.transitive.update(_path_predicates(path.path))
             return 0
         if isinstance(path, NegatedPath):
@@ -226,6 +226,8 @@ class _ShapeReading:
 def _path_predicates(path: Node | RdflibPath) -> set[str]:
     if isinstance(path, URIRef):
         return {str(path)}
+    if isinstance(path, Variable):
+        return {"?"}  # any property
     args = getattr(path, "args", None) or [getattr(path, "arg", None) or path.path]
     return {p for arg in args for p in _path_predicates(arg)}
 
@@ -236,11 +238,11 @@ def _oriented(patterns: list[tuple[Node, Node, Node]], this: Variable, where: No
     at its subject. A match binds every pattern along these joins, so a triple a pattern
     matches lies that way from the focus node. Patterns entered at their subject are
     taken first. Variables and IRIs join; literals do not, and a pattern may be entered at
-    its object only where that is ``this``, an IRI, or a variable first bound as the value
-    of an ``owl:ObjectProperty`` (else the join could be on equal literals, which the walk
-    over the graph does not follow)."""
+    its object only where that is ``this``, an IRI, or a variable first bound as a subject
+    or as the value of an ``owl:ObjectProperty`` (else the join could be on equal literals,
+    which the walk over the graph does not follow)."""
     joined: set[Node] = {this}
-    bound_by: dict[Node, Node] = {}
+    bound_by: dict[Node, Node | RdflibPath | None] = {}  # first binding; None: as a subject
     left = list(patterns)
     oriented: list[tuple[tuple[Node, Node, Node], bool]] = []
     while left:
@@ -251,15 +253,18 @@ def _oriented(patterns: list[tuple[Node, Node, Node]], this: Variable, where: No
             if pattern is None:
                 raise UnboundedShapesError(f"{where} reads triples not tied to $this")
             value = pattern[2]
-            if isinstance(value, Variable) and value != this and \
-                    bound_by.get(value) not in object_properties:
+            binding = bound_by.get(value)
+            if isinstance(value, Variable) and value != this and binding is not None and \
+                    not _path_predicates(binding) <= {str(p) for p in object_properties}:
                 raise UnboundedShapesError(f"{where} may join on equal literals ({value})")
         left.remove(pattern)
         subject, predicate, value = pattern
         if value not in joined and not isinstance(value, Literal):
             joined.add(value)
             bound_by[value] = predicate
-        joined.add(subject)
+        if subject not in joined:
+            joined.add(subject)
+            bound_by[subject] = None
         oriented.append((pattern, inward))
     return oriented
 

@@ -254,6 +254,18 @@ def test_the_scope_counts_paths_nesting_and_the_ways_queries_join() -> None:
     assert scope.transitive == frozenset({"https://example.org/ns#up"})
 
 
+@pytest.mark.parametrize(("query", "inward"), [
+    ("SELECT $this WHERE { $this ^ex:q ?x }", {"q"}),  # ?x ex:q $this
+    ("SELECT $this WHERE { ?x ^ex:q $this }", set()),  # $this ex:q ?x
+    ("SELECT $this WHERE { ?x ex:p/ex:q $this }", {"p", "q"}),
+    ("SELECT $this WHERE { $this ex:p/ex:q ?x }", set()),
+    ("SELECT $this WHERE { $this ex:p+ ?y . ?z ex:q ?y }", {"q"}),
+])
+def test_a_path_is_read_inward_as_the_joins_enter_it(query: str, inward: set[str]) -> None:
+    scope = _scope(_sparql(query))
+    assert scope.inward == {f"https://example.org/ns#{name}" for name in inward}
+
+
 @pytest.mark.parametrize("shapes", [
     # a shape nested in itself reads without bound
     "ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:property [ sh:path ex:p ; sh:node ex:S ] .",
