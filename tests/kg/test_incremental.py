@@ -18,7 +18,7 @@ import pytest
 from rdflib import Graph
 
 from kg import incremental
-from kg.incremental import UnboundedShapesError, read_scope
+from kg.incremental import ReadScope, UnboundedShapesError, read_scope
 from kg.project import Project
 from kg.store import Store
 from kg.validate import ValidationReport, validate_data
@@ -66,6 +66,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     report = validate_data(Store.load(Project(root)), cache_dir=root / "cache")
     assert report is not None and report.conforms and not report.scope
     return root, _results(report)
+
+
+@pytest.fixture
+def project(base: Base, tmp_path: Path) -> Project:
+    """A copy of the base project with its remembered verdict (in ``cache/``)."""
+    shutil.copytree(base[0], tmp_path / "p")
+    return Project(tmp_path / "p")
 
 
 def _split(root: Path, name: str, start: str, new: str) -> None:
@@ -120,10 +127,8 @@ SCENARIOS = {
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_a_change_is_judged_as_a_full_validation_judges_it(
-        base: Base, tmp_path: Path, scenario: str) -> None:
-    root, before = base
-    shutil.copytree(root, tmp_path / "p")
-    project = Project(tmp_path / "p")
+        base: Base, project: Project, scenario: str) -> None:
+    before = base[1]
     SCENARIOS[scenario](project.root)
     store = Store.load(project)
     partial = validate_data(store, cache_dir=project.root / "cache")
@@ -139,11 +144,7 @@ def test_a_change_is_judged_as_a_full_validation_judges_it(
     assert {r for r in everything if r[0] in covered} <= got
 
 
-def test_the_child_process_validates_the_change_and_remembers_it(
-        base: Base, tmp_path: Path) -> None:
-    root, _ = base
-    shutil.copytree(root, tmp_path / "p")
-    project = Project(tmp_path / "p")
+def test_the_child_process_validates_the_change_and_remembers_it(project: Project) -> None:
     _edit("zuerich.ttl", "skos:prefLabel \"", "skos:altLabel \"Z\"@de ; skos:prefLabel \"")(
         project.root)
     cache = project.root / "cache"
@@ -161,12 +162,9 @@ def test_the_child_process_validates_the_change_and_remembers_it(
 
 
 def test_a_verdict_without_a_record_gains_one_and_the_next_change_is_partial(
-        base: Base, tmp_path: Path) -> None:
+        project: Project) -> None:
     """A cache from before records were kept holds only the marker of the conforming files:
     the start validates nothing, and writes the record the next change needs."""
-    root, _ = base
-    shutil.copytree(root, tmp_path / "p")
-    project = Project(tmp_path / "p")
     cache = project.root / "cache"
     for record in cache.glob("record-*"):
         record.unlink()
@@ -177,10 +175,7 @@ def test_a_verdict_without_a_record_gains_one_and_the_next_change_is_partial(
     assert report is not None and report.scope and not report.conforms
 
 
-def test_a_record_without_its_marker_is_enough(base: Base, tmp_path: Path) -> None:
-    root, _ = base
-    shutil.copytree(root, tmp_path / "p")
-    project = Project(tmp_path / "p")
+def test_a_record_without_its_marker_is_enough(project: Project) -> None:
     cache = project.root / "cache"
     for marker in cache.glob("conforms-*"):
         marker.unlink()
@@ -188,11 +183,7 @@ def test_a_record_without_its_marker_is_enough(base: Base, tmp_path: Path) -> No
     assert list(cache.glob("conforms-*")), "the marker is written again"
 
 
-def test_changed_shapes_validate_everything(base: Base,
-                                            tmp_path: Path) -> None:
-    root, _ = base
-    shutil.copytree(root, tmp_path / "p")
-    project = Project(tmp_path / "p")
+def test_changed_shapes_validate_everything(project: Project) -> None:
     _edit("bern.ttl", "ds:position 2 ;", "ds:position 1 ;")(project.root)
     with (project.root / "shapes" / "strategy.ttl").open("a", encoding="utf-8") as shapes:
         shapes.write("\n# changed\n")
@@ -201,22 +192,14 @@ def test_changed_shapes_validate_everything(base: Base,
 
 
 def test_a_change_that_reaches_most_of_the_data_validates_everything(
-        base: Base, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(incremental, "REACH_LIMIT_SHARE", 0.05)
-    root, _ = base
-    shutil.copytree(root, tmp_path / "p")
-    project = Project(tmp_path / "p")
     _edit("bern.ttl", "ds:position 2 ;", "ds:position 1 ;")(project.root)
     report = validate_data(Store.load(project), cache_dir=project.root / "cache")
     assert report is not None and report.scope == "" and not report.conforms
 
 
-def test_a_damaged_record_validates_everything(base: Base,
-                                               tmp_path: Path) -> None:
-    root, _ = base
-    shutil.copytree(root, tmp_path / "p")
-    project = Project(tmp_path / "p")
+def test_a_damaged_record_validates_everything(project: Project) -> None:
     for record in (project.root / "cache").glob("record-*"):
         record.write_bytes(b"not gzip")
     _edit("bern.ttl", "ds:position 2 ;", "ds:position 1 ;")(project.root)
@@ -232,7 +215,7 @@ ex:shapes sh:declare [ sh:prefix "ex" ; sh:namespace "https://example.org/ns#" ]
 """
 
 
-def _scope(text: str) -> object:
+def _scope(text: str) -> ReadScope:
     shapes = Graph().parse(data=SHAPES_HEAD + text, format="turtle")
     ontology = Graph().parse(data=SHAPES_HEAD, format="turtle")
     return read_scope(shapes, ontology)
