@@ -58,11 +58,12 @@ def parse_bytes(
 
 
 def parse_file(path: Path, *, graph: ox.NamedNode | None = None,
-               source: str | None = None) -> list[ox.Quad]:
-    """Parse a file whose suffix names its syntax."""
+               source: str | None = None, data: bytes | None = None) -> list[ox.Quad]:
+    """Parse a file whose suffix names its syntax (``data``: its bytes, when already read)."""
     syntax = syntax_for_path(path)
-    return parse_bytes(path.read_bytes(), syntax, source=source or str(path),
-                       base_iri=path.resolve().as_uri(), graph=graph)
+    return parse_bytes(path.read_bytes() if data is None else data, syntax,
+                       source=source or str(path), base_iri=path.resolve().as_uri(),
+                       graph=graph)
 
 
 def _load_error(err: SyntaxError, source: str) -> LoadError:

@@ -155,16 +155,19 @@ class Store(GraphReading):
         cannot be written.
         """
         files = project.all_files() if files is None else files
-        digests = {project.relative(file): hashlib.sha256(file.read_bytes()).hexdigest()
-                   for file in files}
         if path is not None:
-            reopened = cls._reopen(project, path, digests, progress)
+            reopened = cls._reopen(project, path, {
+                project.relative(file): hashlib.sha256(file.read_bytes()).hexdigest()
+                for file in files}, progress)
             if reopened is not None:
                 return reopened
         parsed: list[tuple[Path, str, list[ox.Quad]]] = []
+        digests: dict[str, str] = {}  # of the bytes parsed
         for number, file in enumerate(files, 1):
-            iri = project.graph_iri(file)
-            quads = parse_file(file, graph=ox.NamedNode(iri), source=project.relative(file))
+            iri, relative, data = project.graph_iri(file), project.relative(file), \
+                file.read_bytes()
+            digests[relative] = hashlib.sha256(data).hexdigest()
+            quads = parse_file(file, graph=ox.NamedNode(iri), source=relative, data=data)
             parsed.append((file, iri, quads))
             if progress:
                 progress(f"[{number}/{len(files)}] {project.relative(file)}: {len(quads)} triples")
