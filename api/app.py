@@ -40,7 +40,8 @@ def start_services(app: FastAPI) -> None:
     backend: QueryBackend
     store_path = str(store.path) if store.path else None
     if settings.sparql_endpoint:
-        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000)
+        remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000,
+                                read_timeout_s=settings.store_read_timeout_ms / 1000)
         remote.start_checker(memory_mb=settings.query_worker_memory_mb)
         # every read goes to the remote store: pages, tables, reports, dumps, validation
         store = state.store = RemoteStore(remote, store.project)

@@ -22,6 +22,10 @@ class Settings:
         "help": "Persistent base of the dataset's IRIs; mapped onto whatever host serves it."})
     query_timeout_ms: int = field(default=10_000, metadata={
         "help": "Hard time limit of one SPARQL query; a request may lower it, never raise it."})
+    store_read_timeout_ms: int = field(default=300_000, metadata={
+        "help": "With sparql_endpoint: time limit of one of the service's own reads from the "
+                "store (the search index, tables and pages are built from a few large reads; "
+                "clients' queries keep query_timeout_ms)."})
     max_result_rows: int = field(default=10_000, metadata={
         "help": "Most rows (or triples) one query returns; past it the answer is truncated "
                 "and says so."})

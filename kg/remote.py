@@ -136,14 +136,17 @@ class _StreamReader(io.RawIOBase):
 class RemoteEndpoint:
     """A SPARQL 1.1 Protocol query endpoint at ``url``."""
 
-    def __init__(self, url: str, timeout_s: float = 10.0, graphs: list[str] | None = None
-                 ) -> None:
-        """``graphs``: the named graphs whose union is the default graph of a query that
-        names no dataset (sent as ``default-graph-uri``, so the remote needs no union
-        default graph of its own, and a query's FROM keeps its meaning there);
-        ``union_graph``, when set, a graph that holds that union and is sent instead."""
+    def __init__(self, url: str, timeout_s: float = 10.0, graphs: list[str] | None = None,
+                 *, read_timeout_s: float = 300.0) -> None:
+        """``timeout_s``: the limit of a client's query; ``read_timeout_s``: of the service's
+        own reads (:meth:`run_query`). ``graphs``: the named graphs whose union is the
+        default graph of a query that names no dataset (sent as ``default-graph-uri``, so
+        the remote needs no union default graph of its own, and a query's FROM keeps its
+        meaning there); ``union_graph``, when set, a graph that holds that union and is sent
+        instead."""
         self.url = url
         self.timeout_s = timeout_s
+        self.read_timeout_s = read_timeout_s
         self.graphs = list(graphs or [])
         self.union_graph: str | None = None
         self._client = httpx.Client(follow_redirects=False, trust_env=False)
@@ -306,7 +309,8 @@ class RemoteEndpoint:
         return answer
 
     def run_query(self, text: str, *, union: bool = True) -> QueryOutcome:
-        """The :func:`kg.sparql.run_query` contract on the remote endpoint (no row cap).
+        """The :func:`kg.sparql.run_query` contract on the remote endpoint, for the service's
+        own reads (no row cap; :attr:`read_timeout_s`).
 
         With ``union`` the default graph is the union of :attr:`graphs`; without it no
         protocol dataset is sent, and the query sees the remote store's own dataset (for
@@ -316,7 +320,7 @@ class RemoteEndpoint:
         request = QueryRequest(text, results_format="json", rdf_format="ntriples",
                                max_rows=10**12, has_dataset=info.has_dataset or not union)
         try:
-            answer = self.run_sync(request, self.timeout_s)
+            answer = self.run_sync(request, self.read_timeout_s)
         except NotAcceptableError as err:  # pragma: no cover - formats are fixed above
             raise QueryError(str(err)) from None
         except QueryError as err:
