@@ -77,6 +77,7 @@ class QueryInfo:
     outer_limit: int | None = None
     #: A VALUES outside every brace: the query ends with a trailing VALUES block.
     outer_values: bool = False
+    has_graph: bool = False  # a GRAPH keyword: a pattern on named graphs
 
     def refused_services(self, allowlist: tuple[str, ...] | list[str]) -> list[ServiceCall]:
         """The SERVICE calls whose endpoint is not on ``allowlist`` (exact IRI match)."""
@@ -185,8 +186,9 @@ def _inspect(text: str) -> QueryInfo:
         if upper in UPDATE_KEYWORDS and j > 0 and toks[j - 1].text == ";" \
                 and form == "unknown":
             form = "update"
-    has_dataset = any(t.kind == "word" and t.text.upper() == "FROM" for t in toks)
-    return QueryInfo(form, services, has_dataset, deepest, unions, outer_limit, outer_values)
+    words = {t.text.upper() for t in toks if t.kind == "word"}
+    return QueryInfo(form, services, "FROM" in words, deepest, unions, outer_limit,
+                     outer_values, has_graph="GRAPH" in words)
 
 
 def _iri_text(token: str) -> str:
