@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
-from kg.errors import QueryError, QuerySyntaxError, QueryTimeoutError, QueryTooComplexError
+from kg.errors import QueryError, QueryTimeoutError, QueryTooComplexError
 from kg.formats import named
 from kg.namespaces import GRAPH
 from kg.project import Project
@@ -72,7 +72,8 @@ _ACCEPT = {
 
 
 class BackendError(QueryError):
-    """The remote endpoint could not be reached or answered with a server error."""
+    """The remote endpoint could not be reached, refused a query this service had parsed as
+    valid, or answered with a server error."""
 
 
 #: Virtuoso writes blank nodes in SPARQL JSON as ``nodeID://b10000``, which is no blank node
@@ -169,8 +170,9 @@ class RemoteEndpoint:
         if self.checker is not None:
             self.checker.close()
 
-    def _post(self, request: QueryRequest, accept: str, timeout_s: float
-              ) -> tuple[httpx.Response, Callable[[], None]]:
+    def form_data(self, request: QueryRequest) -> list[tuple[str, str]]:
+        """The protocol parameters that send ``request``: the query, and the dataset (the
+        request's own, else none if the query names one, else the project's)."""
         text = request.text
         if request.base_iri:  # the service-defined base, as a BASE the query may override
             text = f"BASE <{request.base_iri}> {text}"
@@ -182,6 +184,11 @@ class RemoteEndpoint:
             named_graphs = self.graphs
         data += [("default-graph-uri", g) for g in default_graphs or []]
         data += [("named-graph-uri", g) for g in named_graphs or []]
+        return data
+
+    def _post(self, request: QueryRequest, accept: str, timeout_s: float
+              ) -> tuple[httpx.Response, Callable[[], None]]:
+        data = self.form_data(request)
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
         try:
             stream = self._client.stream("POST", self.url, content=urlencode(data).encode(),
@@ -220,8 +227,12 @@ class RemoteEndpoint:
                 message = raw.decode("utf-8", "replace").strip()[:1000]
                 if response.status_code >= 500 and _STORE_TIMEOUT.search(raw[:2000]):
                     raise self._store_timeout(timeout_s)
-                if 400 <= response.status_code < 500:
-                    raise QuerySyntaxError(message or f"HTTP {response.status_code}")
+                if response.status_code < 500:
+                    # the query was parsed as SPARQL 1.1 before it was sent: the store, not
+                    # the query, is at fault (Virtuoso refuses some valid queries, e.g. past
+                    # its SQL size limit, SP031)
+                    raise BackendError(f"the SPARQL store refused the query with HTTP "
+                                       f"{response.status_code}: {message[:500]}")
                 raise BackendError(f"the SPARQL backend answered HTTP {response.status_code}: "
                                    f"{message[:200]}")
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -308,6 +319,18 @@ class RemoteEndpoint:
         assert answer is not None
         return answer
 
+    def read_request(self, text: str, *, union: bool = True) -> QueryRequest:
+        """The request of one of the service's own reads (:meth:`run_query`)."""
+        info = inspect_query(text)
+        request = QueryRequest(text, results_format="json", rdf_format="ntriples",
+                               max_rows=10**12, has_dataset=info.has_dataset or not union)
+        if union and not info.has_dataset and not info.has_graph:
+            # no pattern on named graphs: the default graph alone (naming every graph as well
+            # costs Virtuoso at 1,282 graphs about 0.2 s a query)
+            request.default_graphs = [self.union_graph] if self.union_graph else self.graphs
+            request.named_graphs = []
+        return request
+
     def run_query(self, text: str, *, union: bool = True) -> QueryOutcome:
         """The :func:`kg.sparql.run_query` contract on the remote endpoint, for the service's
         own reads (no row cap; :attr:`read_timeout_s`).
@@ -315,15 +338,8 @@ class RemoteEndpoint:
         With ``union`` the default graph is the union of :attr:`graphs` (and they are the
         named graphs, for ``GRAPH`` patterns); without it no protocol dataset is sent, and
         the query sees the remote store's own dataset."""
-        info = inspect_query(text)
-        form = info.form
-        request = QueryRequest(text, results_format="json", rdf_format="ntriples",
-                               max_rows=10**12, has_dataset=info.has_dataset or not union)
-        if union and self.union_graph and not info.has_dataset and not info.has_graph:
-            # no pattern on named graphs: the union graph alone (naming every graph as well
-            # costs Virtuoso at 1,282 graphs about 0.2 s a query, and past its SQL size limit
-            # it refuses the query)
-            request.default_graphs, request.named_graphs = [self.union_graph], []
+        request = self.read_request(text, union=union)
+        form = inspect_query(text).form
         try:
             answer = self.run_sync(request, self.read_timeout_s)
         except NotAcceptableError as err:  # pragma: no cover - formats are fixed above

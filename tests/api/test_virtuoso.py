@@ -273,6 +273,17 @@ def test_the_stores_own_time_limit(make_backend_client: Callable[..., TestClient
     assert response.status_code == 503 and response.json()["type"] == "query-timeout"
 
 
+def test_a_valid_query_the_store_refuses_is_the_stores_fault(client: TestClient) -> None:
+    """Virtuoso 7.2 refuses a codepoint escape in an IRI (SPARQL 1.1, 19.2) with HTTP 400;
+    the query is valid, so the answer is the store's failure (502), not a syntax error."""
+    query = r"SELECT (<http://example.org/a\u0041> AS ?i) {}"
+    response = client.get("/sparql", params={"query": query})
+    assert response.status_code == 502, response.text
+    body = response.json()
+    assert body["type"] == "backend-error"
+    assert "refused the query with HTTP 400" in body["error"] and "SP030" in body["error"]
+
+
 def test_the_services_row_cap(make_backend_client: Callable[..., TestClient],
                               store: Store) -> None:
     client = make_backend_client(max_result_rows=50)
