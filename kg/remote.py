@@ -302,7 +302,7 @@ class RemoteEndpoint:
                                        "while reading it") from None
         if not reply.get("ok"):
             answer_or_raise(reply, b"")
-        request.has_dataset = bool(reply.get("has_dataset"))
+        self.checked(request, reply)
 
         def call() -> tuple[QueryAnswer | None, QueryError | None]:
             try:
@@ -319,17 +319,27 @@ class RemoteEndpoint:
         assert answer is not None
         return answer
 
+    def checked(self, request: QueryRequest, reply: dict[str, Any]) -> None:
+        """A client's ``request`` with what :func:`check_query` found in it."""
+        request.has_dataset = bool(reply.get("has_dataset"))
+        self._narrow(request, has_graph=bool(reply.get("has_graph", True)))
+
     def read_request(self, text: str, *, union: bool = True) -> QueryRequest:
         """The request of one of the service's own reads (:meth:`run_query`)."""
         info = inspect_query(text)
         request = QueryRequest(text, results_format="json", rdf_format="ntriples",
                                max_rows=10**12, has_dataset=info.has_dataset or not union)
-        if union and not info.has_dataset and not info.has_graph:
-            # no pattern on named graphs: the default graph alone (naming every graph as well
-            # costs Virtuoso at 1,282 graphs about 0.2 s a query)
+        self._narrow(request, has_graph=info.has_graph)
+        return request
+
+    def _narrow(self, request: QueryRequest, *, has_graph: bool) -> None:
+        """A query that names no dataset and has no ``GRAPH`` pattern reads the default
+        graph alone: send only that (naming every graph as well costs Virtuoso at 1,282
+        graphs about 0.2 s a query, and the answer is the same)."""
+        if not (has_graph or request.has_dataset or request.default_graphs is not None
+                or request.named_graphs is not None):
             request.default_graphs = [self.union_graph] if self.union_graph else self.graphs
             request.named_graphs = []
-        return request
 
     def run_query(self, text: str, *, union: bool = True) -> QueryOutcome:
         """The :func:`kg.sparql.run_query` contract on the remote endpoint, for the service's
@@ -386,7 +396,8 @@ def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     reply, _ = handle_query(_EMPTY, {**header, "text": text, "max_rows": 0})
     if not reply.get("ok"):
         return reply, b""
-    return {"ok": True, "has_dataset": inspect_query(text).has_dataset}, b""
+    info = inspect_query(text)
+    return {"ok": True, "has_dataset": info.has_dataset, "has_graph": info.has_graph}, b""
 
 
 class RemoteStore(GraphReading):

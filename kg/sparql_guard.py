@@ -113,6 +113,7 @@ def inspect_query(text: str) -> QueryInfo:
         other = _inspect(unescaped)
         info.services.extend(other.services)
         info.has_dataset = info.has_dataset or other.has_dataset
+        info.has_graph = info.has_graph or other.has_graph
         info.deepest = max(info.deepest, other.deepest)
         info.unions = max(info.unions, other.unions)
         info.outer_values = info.outer_values or other.outer_values
