@@ -22,6 +22,7 @@ from rdflib.term import Node
 
 from kg.errors import KGError
 from kg.incremental import (
+    ANALYSIS,
     ReadScope,
     Record,
     TooFarError,
@@ -128,37 +129,45 @@ def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = No
     changed = record.changed(verdicts.digests) if verdicts and record else None
     if verdicts and verdicts.known() and changed == []:
         return None
+    # the shapes' scope: the record's, else worked out here (once, before a child is forked)
+    scope = (record.scope if record else _read_scope(store)) if verdicts else None
     if verdicts and (verdicts.known() or changed == []):
-        task = _Task("seeds", changed)  # these files conformed; the marker or record is old
+        task = _Task("seeds", scope, changed)  # these files conformed; marker or record old
     elif record is not None and changed:
-        task = _Task("changes", changed, sorted({iri for name in changed
-                                                 for iri in record.seeds.get(name, [])}))
+        task = _Task("changes", scope, changed, sorted({iri for name in changed
+                                                        for iri in record.seeds.get(name, [])}))
     else:
-        task = _Task("all", None)
+        task = _Task("all", scope, None)
     report, seeds = _in_child(store, lang, task) if isolated else task.run(store, lang)
     if verdicts and (report is None or report.conforms):
-        verdicts.remember(report, seeds, record if task.changed is not None else None)
+        verdicts.remember(report, seeds, scope, record if task.changed is not None else None)
     return report
+
+
+def _read_scope(store: Store) -> ReadScope | None:
+    """How far the store's shapes read, or None when no bound can be given."""
+    try:
+        return read_scope(store.layer_graph("shapes"), store.layer_graph("ontology"))
+    except UnboundedShapesError as err:
+        log.info("validating everything: %s", err)
+        return None
 
 
 @dataclass
 class _Task:
     """What to validate: ``all``; the ``changed`` files' reach (with the seeds they had at the
     last verdict); or nothing, only the ``seeds`` of files known to conform. Seeds are worked
-    out for the ``changed`` files (all when None)."""
+    out with ``scope`` (none without it) for the ``changed`` files (all when None)."""
 
     mode: TypingLiteral["all", "changes", "seeds"]
+    scope: ReadScope | None
     changed: list[str] | None
     old_seeds: list[str] = field(default_factory=list)
 
     def run(self, store: Store, lang: str
             ) -> tuple[ValidationReport | None, dict[str, list[str]] | None]:
         shapes, context = store.layer_graph("shapes"), store.layer_graph("ontology")
-        try:
-            scope: ReadScope | None = read_scope(shapes, context)
-        except UnboundedShapesError as err:
-            log.info("validating everything: %s", err)
-            scope = None
+        scope = self.scope
         seeds = seeds_of(store, scope, self.changed) if scope else None
         if self.mode == "seeds":
             return None, seeds
@@ -219,7 +228,7 @@ class _Verdicts:
     def __init__(self, store: Store, cache_dir: Path) -> None:
         validator = f"pyshacl{version('pyshacl')}-rdflib{version('rdflib')}"
         self.marker = cache_dir / f"conforms-{store.fingerprint}-{validator}"
-        rules = hashlib.sha256(validator.encode())
+        rules = hashlib.sha256(f"{validator}-{ANALYSIS}".encode())
         for name, digest in store.digests.items():
             if not name.startswith("data/"):
                 rules.update(f"{name}\0{digest}\0".encode())
@@ -234,15 +243,15 @@ class _Verdicts:
         return Record.read(self.record_path)
 
     def remember(self, report: ValidationReport | None, seeds: dict[str, list[str]] | None,
-                 record: Record | None) -> None:
+                 scope: ReadScope | None, record: Record | None) -> None:
         """The files conform: write their marker, and their record (``seeds`` of the files
-        changed since ``record``, or of all files when it is None)."""
+        changed since ``record``, or of all files when it is None; none without seeds)."""
         try:
             self.marker.parent.mkdir(parents=True, exist_ok=True)
             self.marker.write_text(json.dumps(report.counts() if report else {}))
-            if seeds is not None:
-                base = record or Record({}, {})
-                base.updated(self.digests, seeds).write(self.record_path)
+            if seeds is not None and scope is not None:
+                base = record or Record({}, {}, scope)
+                base.updated(self.digests, seeds, scope).write(self.record_path)
         except OSError as err:  # a read-only cache only costs the next start its time
             log.warning("cannot remember the verdict in %s: %s", self.cache_dir, err.strerror)
 

@@ -18,7 +18,8 @@ import pytest
 from rdflib import Graph
 
 from kg import incremental
-from kg.incremental import ReadScope, UnboundedShapesError, read_scope
+from kg import validate as validate_module
+from kg.incremental import ReadScope, Record, UnboundedShapesError, read_scope
 from kg.project import Project
 from kg.store import Store
 from kg.validate import ValidationReport, validate_data
@@ -181,6 +182,40 @@ def test_a_record_without_its_marker_is_enough(project: Project) -> None:
         marker.unlink()
     assert validate_data(Store.load(project), cache_dir=cache) is None
     assert list(cache.glob("conforms-*")), "the marker is written again"
+
+
+def test_the_record_keeps_the_shapes_scope(project: Project,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start after a change reads the scope from the record, not from the shapes."""
+    (record,) = (project.root / "cache").glob("record-*")
+    store = Store.load(project)
+    kept = Record.read(record)
+    assert kept is not None
+    assert kept.scope == read_scope(store.layer_graph("shapes"), store.layer_graph("ontology"))
+
+    def refused(*_: object) -> ReadScope:
+        raise AssertionError("the scope was worked out again")
+
+    monkeypatch.setattr(validate_module, "read_scope", refused)
+    SCENARIOS["goal dropped"](project.root)
+    report = validate_data(Store.load(project), cache_dir=project.root / "cache")
+    assert report is not None and report.scope and not report.conforms
+
+
+def test_a_record_of_another_analysis_is_not_used(project: Project,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The analysis's version is part of the record's key: seeds and scope another version
+    worked out are not trusted."""
+    cache = project.root / "cache"
+    for record in cache.glob("record-*"):
+        record.unlink()
+    monkeypatch.setattr(validate_module, "ANALYSIS", "another")
+    assert validate_data(Store.load(project), cache_dir=cache) is None
+    assert list(cache.glob("record-*")), "the other version wrote its record"
+    monkeypatch.undo()
+    _edit("bern.ttl", "ds:position 2 ;", "ds:position 1 ;")(project.root)
+    report = validate_data(Store.load(project), cache_dir=cache)
+    assert report is not None and report.scope == "" and not report.conforms
 
 
 def test_changed_shapes_validate_everything(project: Project) -> None:
