@@ -152,12 +152,20 @@ def growth(rows: list[dict[str, Any]]) -> str:
             fmt(r["ready_s"]) + ("" if r.get("first_start", True) else " (restart)"),
             fmt(load["tree_mb"]),
             fmt(load["tree_pss_mb"]), fmt(runs["tree_mb"]), fmt(runs["tree_pss_mb"]),
-            fmt(r["strategy_page"]["p50_ms"], 2), fmt(r["home_page"]["p50_ms"], 2),
-            fmt(r["search"]["p50_ms"], 2), _rps(r["group_by_theme"]),
+            _page(r["strategy_page"]), _page(r["home_page"]) + (
+                f" (first view {r['home_page_first']['ms'] / 1000:.1f} s)"
+                if "home_page_first" in r else ""),
+            _page(r["search"]), _rps(r["group_by_theme"]),
             _rps(r["lookup_iri"])]) + " |")
     out.append("\nPages at concurrency 1, queries at 8; req/s counts answers with status 200, "
                "and a cell with other answers names them.")
     return "\n".join(out)
+
+
+def _page(cell: dict[str, Any]) -> str:
+    other = {k: v for k, v in cell.get("statuses", {}).items() if k != "200"}
+    return fmt(cell["p50_ms"], 2) + (" (" + ", ".join(f"{v}× HTTP {k}" for k, v in other.items())
+                                     + f" of {cell['requests']})" if other else "")
 
 
 def _rps(cell: dict[str, Any]) -> str:

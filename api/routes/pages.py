@@ -75,7 +75,11 @@ def compare(request: Request, store: StoreDep) -> Response:
     if fmt not in ("", "html"):
         raise ApiError(400, "bad-request", f"unknown format {fmt!r}",
                        known=["html", *tables.TABLE_FORMATS])
-    return render(request, "compare.html", {"view": view})
+    try:
+        page = view.page()
+    except paging.NoSuchPageError as err:
+        raise ApiError(404, "not-found", str(err)) from None
+    return render(request, "compare.html", {"view": view, "page": page})
 
 
 @router.get("/-/timeline", response_class=HTMLResponse)

@@ -1,10 +1,12 @@
-"""One page of a long list: the home page's municipalities, the tables' rows."""
+"""One page of a long list: the home page's municipalities, the tables' rows, the
+comparison's rows, the timeline's lanes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from urllib.parse import urlencode
 
 T = TypeVar("T")
 
@@ -27,9 +29,11 @@ class Paged(Generic[T]):
     pages: int
     total: int
     path: str
+    keep: tuple[tuple[str, str], ...] = ()  # query parameters every link keeps (filters)
 
     def link(self, page: int) -> str:
-        return self.path + (f"?page={page}" if page > 1 else "")
+        params = [*self.keep, *([("page", str(page))] if page > 1 else [])]
+        return self.path + (f"?{urlencode(params)}" if params else "")
 
 
 def page_slice(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], int]:
@@ -42,13 +46,14 @@ def page_slice(items: Sequence[T], page: int, size: int) -> tuple[Sequence[T], i
     return items[start:start + size], pages
 
 
-def paged(items: Sequence[T], asked: str | None, size: int, path: str) -> Paged[T]:
-    """Page ``asked`` (a query parameter, 1 when absent) of ``items``, ``size`` a page;
-    BadPageNumberError for a page that is not a whole number, NoSuchPageError for one that
-    does not exist."""
+def paged(items: Sequence[T], asked: str | None, size: int, path: str,
+          keep: Sequence[tuple[str, str]] = ()) -> Paged[T]:
+    """Page ``asked`` (a query parameter, 1 when absent) of ``items``, ``size`` a page, its
+    links to ``path`` with the parameters ``keep``; BadPageNumberError for a page that is not
+    a whole number, NoSuchPageError for one that does not exist."""
     try:
         page = int(asked) if asked not in (None, "") else 1
     except ValueError:
         raise BadPageNumberError(f"page must be a whole number, not {asked!r}") from None
     rows, pages = page_slice(items, page, size)
-    return Paged(rows, page, pages, len(items), path)
+    return Paged(rows, page, pages, len(items), path, tuple(keep))

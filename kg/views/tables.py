@@ -43,6 +43,7 @@ import pyoxigraph as ox
 from kg.formats import TABLE_FORMATS as FORMAT_TABLES
 from kg.i18n import gettext
 from kg.store import Store
+from kg.views import paging
 from kg.views.common import labels, pick, select, year_of
 from kg.views.paging import page_slice
 
@@ -235,9 +236,25 @@ class Tables:
         owner = self.owners.get(resource)
         return self.municipalities[owner].display if owner in self.municipalities else ""
 
-    def sorted_municipalities(self) -> list[Municipality]:
-        return sorted(self.municipalities.values(),
-                      key=lambda m: (collation_key(m.display), m.level, m.iri))
+    def sorted_municipalities(self) -> Sequence[Municipality]:
+        """Every municipality by everyday name (sorted once)."""
+        return self._municipality_order
+
+    @functools.cached_property
+    def _municipality_order(self) -> tuple[Municipality, ...]:
+        return tuple(sorted(self.municipalities.values(),
+                            key=lambda m: (collation_key(m.display), m.level, m.iri)))
+
+    @functools.cached_property
+    def theme_counts(self) -> dict[tuple[str, str], int]:
+        """(municipality IRI, theme slug) → how many of its strategies and elements carry
+        the theme (worked out once)."""
+        return {key: len(found) for key, found in self.theme_items.items() if key[0]}
+
+    @functools.cached_property
+    def themes_in_use(self) -> frozenset[str]:
+        """The themes some municipality's strategies or elements carry."""
+        return frozenset(theme for (_, theme) in self.theme_counts)
 
 
 def country_name(lang: str, code: str) -> str:
@@ -878,9 +895,13 @@ def dumps(data: Any) -> str:
 # --- the comparison matrix -----------------------------------------------------------------
 
 
+#: Rows of the comparison a page (as the home page's municipalities).
+MATRIX_PAGE_SIZE = 200
+
+
 @dataclass
 class MatrixView:
-    municipalities: list[Municipality]  # rows
+    municipalities: list[Municipality]  # rows (every row that matches the filters)
     themes: list[tuple[str, str]]  # columns: (slug, label)
     counts: dict[tuple[str, str], int]  # (municipality IRI, theme slug) → items
     query: Query
@@ -896,9 +917,15 @@ class MatrixView:
         return sum(1 for th, _ in self.themes if self.counts.get((muni, th)))
 
     def link(self, fmt: str | None = None) -> str:
-        params = [(k, v) for k in ("country", "level", "theme")
-                  for v in self.query.filters.get(k, [])]
+        params = [(k, v) for k in MATRIX_FACETS for v in self.query.filters.get(k, [])]
         return href("/-/compare", params + ([("format", fmt)] if fmt else []))
+
+    def page(self) -> paging.Paged[Municipality]:
+        """The asked page of the rows, its links keeping the filters; NoSuchPageError past
+        the last."""
+        keep = [(k, v) for k in MATRIX_FACETS for v in self.query.filters.get(k, [])]
+        return paging.paged(self.municipalities, str(self.query.page), MATRIX_PAGE_SIZE,
+                            "/-/compare", keep)
 
 
 MATRIX_FACETS = ("country", "level", "theme")
@@ -910,8 +937,7 @@ def matrix_view(t: Tables, items: Iterable[tuple[str, str]]) -> MatrixView:
     ``theme`` columns; rows and columns with no hit are left out."""
     query = parse_query(items, [], "", facets=MATRIX_FACETS)
     chosen = query.filters
-    counts = {key: len(found) for key, found in t.theme_items.items() if key[0]}
-    used = {theme for (_, theme) in counts}
+    counts, used = t.theme_counts, t.themes_in_use
     themes = sorted(((k, v) for k, v in t.concepts.get("theme", {}).items()),
                     key=lambda kv: collation_key(kv[1]))
     columns = [(k, v) for k, v in themes

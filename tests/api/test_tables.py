@@ -340,6 +340,33 @@ def test_matrix_filters_and_csv(client: TestClient, store: Store) -> None:
     assert 'href="/-/compare?country=at&amp;format=csv"' in html
 
 
+
+
+def test_the_matrix_pages_through_its_rows(client: TestClient,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HTML matrix shows MATRIX_PAGE_SIZE rows a page, its links keep the filters; the
+    downloads hold every row that matches."""
+    row = r'<tr><th scope="row" data-iri="([^"]+)">'
+    every = client.get("/-/compare?country=de&lang=en", headers=HTML).text
+    assert 'class="pager"' not in every  # the bundled data fits on one page
+    everyone = re.findall(row, every)
+    assert len(everyone) > 30
+    monkeypatch.setattr(tables, "MATRIX_PAGE_SIZE", 12)
+    last = -(-len(everyone) // 12)
+    seen: list[str] = []
+    for number in range(1, last + 1):
+        html = client.get(f"/-/compare?country=de&lang=en&page={number}", headers=HTML).text
+        seen += re.findall(row, html)
+        assert f"Page {number} of {last}" in html
+        assert (f'href="/-/compare?country=de&amp;page={number + 1}" rel="next"' in html) \
+            == (number < last)
+        assert f"{len(everyone)} municipalities ×" in html
+    assert seen == everyone  # every row once, in the same order
+    data = client.get("/-/compare?format=json&country=de&page=2").json()
+    assert [r["municipality"] for r in data["rows"]] == everyone
+    past = client.get(f"/-/compare?page={last + 1}&country=de", headers=HTML)
+    assert past.status_code == 404
+    assert client.get("/-/compare?page=x", headers=HTML).status_code == 400
 # --- the theme views --------------------------------------------------------------------------
 
 
