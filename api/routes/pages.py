@@ -84,9 +84,16 @@ def compare(request: Request, store: StoreDep) -> Response:
 
 @router.get("/-/timeline", response_class=HTMLResponse)
 def timeline(request: Request, store: StoreDep) -> HTMLResponse:
+    """Adoptions by year, a lane per municipality, TIMELINE_PAGE_SIZE lanes a page."""
     lang = page_lang(request)
-    layout = store.remember(f"timeline-{lang}", lambda: overview.timeline_layout(
+    whole = store.remember(f"timeline-{lang}", lambda: overview.timeline(
         strategy.strategies(store, lang), municipality.municipalities(store, lang)))
+    try:  # the work of one page: its lanes
+        layout = overview.timeline_page(whole, request.query_params.get("page"))
+    except paging.BadPageNumberError as err:
+        raise ApiError(400, "bad-request", str(err)) from None
+    except paging.NoSuchPageError as err:
+        raise ApiError(404, "not-found", str(err)) from None
     return render(request, "timeline.html", {**layout,
                                              "owner_name": tables.tables(store, lang).owner_name})
 

@@ -92,7 +92,8 @@ def themes(request: Request, store: StoreDep) -> Response:
         body = tb.to_csv(fields, records) if fmt == "csv" else tb.dumps(
             {"columns": fields, "rows": records})
         return download(body, fmt, "themes")
-    chart = charts.theme_shares(t, list(t.strategies.values()))
+    chart = store.remember(f"theme-shares-{t.lang}",
+                           lambda: charts.theme_shares(t, list(t.strategies.values())))
     return render(request, "themes.html", {"themes": index, "chart": chart})
 
 
@@ -121,7 +122,11 @@ def theme(theme: str, request: Request, store: StoreDep) -> Response:
         body = tb.to_csv(fields, records) if fmt == "csv" else tb.dumps(
             {"theme": view.iri, "label": view.label, "columns": fields, "rows": records})
         return download(body, fmt, "theme-" + view.key)
-    return render(request, "theme.html", {"view": view})
+    try:
+        page = view.page()
+    except NoSuchPageError as err:
+        raise ApiError(404, "not-found", str(err)) from None
+    return render(request, "theme.html", {"view": view, "page": page})
 
 
 @router.get("/-/charts", response_class=Response)

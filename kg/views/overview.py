@@ -3,20 +3,56 @@ timeline of adoptions and successions."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
+from kg.views import paging
 from kg.views.strategy import StrategySummary
 
 # --- comparison matrix -----------------------------------------------------------------------
 
 
-def timeline_layout(items: list[StrategySummary],
-                    munis: list[tuple[str, str]]) -> dict[str, Any]:
-    """Coordinates for the timeline SVG: one lane per municipality, x by year."""
-    dated = [s for s in items if s.year is not None]
-    years = [s.year for s in dated if s.year is not None]
+#: Municipalities (lanes) of the timeline a page (as the home page's municipalities).
+TIMELINE_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The strategies of the timeline by municipality, the municipalities that have one (in
+    name order), and the years every page shares."""
+
+    by_municipality: dict[str, list[StrategySummary]]  # "" for strategies of no municipality
+    municipalities: list[tuple[str, str]]  # (IRI, name)
+    first: int
+    last: int
+
+
+def timeline(items: list[StrategySummary], munis: list[tuple[str, str]]) -> Timeline:
+    by_municipality: dict[str, list[StrategySummary]] = defaultdict(list)
+    for s in items:
+        by_municipality[s.municipality].append(s)
+    years = [s.year for s in items if s.year is not None]
     first, last = (min(years), max(years)) if years else (2000, 2025)
-    first, last = first - 1, last + 1
+    return Timeline(dict(by_municipality), [m for m in munis if m[0] in by_municipality],
+                    first - 1, last + 1)
+
+
+def timeline_page(t: Timeline, asked: str | None) -> dict[str, Any]:
+    """Page ``asked`` of the timeline: its municipalities' lanes and undated strategies (and,
+    on the last page, the strategies of no municipality); errors as
+    :func:`kg.views.paging.paged`."""
+    page = paging.paged(t.municipalities, asked, TIMELINE_PAGE_SIZE, "/-/timeline")
+    owners = [m[0] for m in page.items] + ([""] if page.page == page.pages else [])
+    items = [s for owner in owners for s in t.by_municipality.get(owner, [])]
+    return {**timeline_layout(items, list(page.items), t.first, t.last), "page": page}
+
+
+def timeline_layout(items: list[StrategySummary], munis: list[tuple[str, str]],
+                    first: int, last: int) -> dict[str, Any]:
+    """Coordinates for the timeline SVG: one lane per municipality, x by year from ``first``
+    to ``last``."""
+    dated = [s for s in items if s.year is not None]
     lanes = [m for m in munis if any(s.municipality == m[0] for s in dated)]
     left, right, lane_height, top = 220, 40, 56, 40
     width = left + right + max(1, last - first) * 48

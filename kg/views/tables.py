@@ -252,6 +252,33 @@ class Tables:
         return {key: len(found) for key, found in self.theme_items.items() if key[0]}
 
     @functools.cached_property
+    def theme_municipalities(self) -> dict[str, list[Municipality]]:
+        """theme slug → the municipalities whose strategies or elements carry it, by
+        everyday name."""
+        themes_of: dict[str, list[str]] = defaultdict(list)
+        for muni_iri, theme in self.theme_counts:
+            themes_of[muni_iri].append(theme)
+        found: dict[str, list[Municipality]] = defaultdict(list)
+        for muni in self.sorted_municipalities():
+            for theme in themes_of.get(muni.iri, ()):
+                found[theme].append(muni)
+        return dict(found)
+
+    @functools.cached_property
+    def _theme_rank(self) -> dict[tuple[str, str], int]:
+        return {(theme, m.iri): rank for theme, munis in self.theme_municipalities.items()
+                for rank, m in enumerate(munis)}
+
+    def theme_link(self, theme: str, muni: Municipality) -> str:
+        """The municipality's section in the view of a theme (on the page that holds it)."""
+        page = self._theme_rank.get((theme, muni.iri), 0) // THEME_PAGE_SIZE + 1
+        return f"/-/themes/{theme}" + (f"?page={page}" if page > 1 else "") + f"#{muni.key}"
+
+    @functools.cached_property
+    def theme_summaries(self) -> list[ThemeSummary]:
+        return _theme_index(self)
+
+    @functools.cached_property
     def themes_in_use(self) -> frozenset[str]:
         """The themes some municipality's strategies or elements carry."""
         return frozenset(theme for (_, theme) in self.theme_counts)
@@ -986,6 +1013,10 @@ def matrix_json(view: MatrixView) -> dict[str, Any]:
 # --- one theme ------------------------------------------------------------------------------
 
 
+#: Municipalities of a theme's view a page (as the home page's).
+THEME_PAGE_SIZE = 200
+
+
 @dataclass
 class ThemeEntry:
     municipality: Municipality
@@ -1009,6 +1040,13 @@ class ThemeView:
         params = [(k, v) for k in ("country", "level") for v in self.query.filters.get(k, [])]
         return href(f"/-/themes/{self.key}", params + ([("format", fmt)] if fmt else []))
 
+    def page(self) -> paging.Paged[ThemeEntry]:
+        """The asked page of the municipalities, its links keeping the filters;
+        NoSuchPageError past the last."""
+        keep = [(k, v) for k in ("country", "level") for v in self.query.filters.get(k, [])]
+        return paging.paged(self.entries, str(self.query.page), THEME_PAGE_SIZE,
+                            f"/-/themes/{self.key}", keep)
+
 
 def theme_view(t: Tables, key: str, items: Iterable[tuple[str, str]]) -> ThemeView | None:
     """The municipalities whose strategies or elements carry theme ``key``, by everyday
@@ -1019,7 +1057,7 @@ def theme_view(t: Tables, key: str, items: Iterable[tuple[str, str]]) -> ThemeVi
     chosen = query.filters
     entries = []
     n_strategies = n_elements = 0
-    for muni in t.sorted_municipalities():
+    for muni in t.theme_municipalities.get(key, []):
         if chosen.get("country") and muni.country not in chosen["country"]:
             continue
         if chosen.get("level") and (muni.level or NONE) not in chosen["level"]:
@@ -1063,20 +1101,25 @@ class ThemeSummary:
 
 
 def theme_index(t: Tables) -> list[ThemeSummary]:
-    """Every theme with the number of municipalities, strategies and elements carrying it."""
-    found = []
-    for key, label in t.concepts.get("theme", {}).items():
-        munis, strategies, elements = set(), set(), set()
-        for (muni, theme), items in t.theme_items.items():
-            if theme != key:
-                continue
-            if muni:
-                munis.add(muni)
-            for item in items:
-                strategies.add(item.strategy)
-                if item.iri != item.strategy:
-                    elements.add(item.iri)
-        found.append(ThemeSummary(key, label, len(munis), len(strategies), len(elements)))
+    """Every theme with the number of municipalities, strategies and elements carrying it
+    (worked out once per tables)."""
+    return t.theme_summaries
+
+
+def _theme_index(t: Tables) -> list[ThemeSummary]:
+    munis: dict[str, set[str]] = defaultdict(set)
+    strategies: dict[str, set[str]] = defaultdict(set)
+    elements: dict[str, set[str]] = defaultdict(set)
+    for (muni, theme), items in t.theme_items.items():
+        if muni:
+            munis[theme].add(muni)
+        for item in items:
+            strategies[theme].add(item.strategy)
+            if item.iri != item.strategy:
+                elements[theme].add(item.iri)
+    found = [ThemeSummary(key, label, len(munis[key]), len(strategies[key]),
+                          len(elements[key]))
+             for key, label in t.concepts.get("theme", {}).items()]
     return sorted(found, key=lambda s: (-s.municipalities, collation_key(s.label)))
 
 

@@ -213,6 +213,43 @@ def test_timeline_has_a_point_per_dated_strategy(client: TestClient, store: Stor
     assert arrows == len([p for p in pairs if p["a"] in dated and p["b"] in dated])
 
 
+def test_the_timeline_pages_through_its_lanes(client: TestClient,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """TIMELINE_PAGE_SIZE municipalities a page, on one axis of years; every strategy, dated
+    or not, on exactly one page."""
+    from kg.views import overview
+
+    point = r'class="point" data-iri="([^"]+)"'
+    lane = r'<a href="[^"]+"><text x="10" y="[^"]+" class="lane-label">([^<]+)</text>'
+    whole = client.get("/-/timeline?lang=en", headers=HTML).text
+    assert 'class="pager"' not in whole  # the bundled data fits on one page
+    points, lanes = re.findall(point, whole), re.findall(lane, whole)
+    undated = whole.split("date not known", 1)[1].split("</p>", 1)[0]
+    axis = re.findall(r'class="tick">(\d+)<', whole)
+    monkeypatch.setattr(overview, "TIMELINE_PAGE_SIZE", 30)
+    seen_points: list[str] = []
+    seen_lanes: list[str] = []
+    seen_undated: list[str] = []
+    number = 1
+    while True:
+        html = client.get(f"/-/timeline?lang=en&page={number}", headers=HTML).text
+        seen_points += re.findall(point, html)
+        seen_lanes += re.findall(lane, html)
+        if "date not known" in html:
+            seen_undated += re.findall(r'<a href="([^"]+)">', html.split(
+                "date not known", 1)[1].split("</p>", 1)[0])
+        assert re.findall(r'class="tick">(\d+)<', html) == axis  # one axis for all pages
+        if 'rel="next"' not in html:
+            break
+        number += 1
+    assert number >= 4, "more than 90 municipalities have a strategy"
+    assert sorted(seen_points) == sorted(points) and len(seen_points) == len(set(points))
+    assert seen_lanes == lanes  # in the same order
+    assert sorted(seen_undated) == sorted(re.findall(r'<a href="([^"]+)">', undated))
+    past = client.get(f"/-/timeline?page={number + 1}", headers={"Accept": "application/json"})
+    assert past.status_code == 404 and f"pages run from 1 to {number}" in past.json()["error"]
+
+
 def test_downloads(client: TestClient, store: Store) -> None:
     html = client.get("/-/downloads", headers=HTML).text
     files = re.findall(r'href="/-/downloads/([^"]+)"', html)

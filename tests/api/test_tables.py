@@ -386,6 +386,34 @@ def test_theme_view_lists_cities_with_their_elements(client: TestClient, store: 
     assert 'href="/-/themes/open-data"' in index and "<svg" in index
 
 
+
+def test_theme_view_pages_and_the_matrix_links_to_the_page(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """THEME_PAGE_SIZE municipalities a page; a count in the matrix opens the page that holds
+    its municipality's section."""
+    section = r'<section class="theme-city" id="([^"]+)"'
+    theme = max(tables.tables(client.app.state.store, "en").theme_municipalities.items(),
+                key=lambda kv: len(kv[1]))[0]
+    everyone = re.findall(section, client.get(f"/-/themes/{theme}", headers=HTML).text)
+    assert len(everyone) > 20
+    monkeypatch.setattr(tables, "THEME_PAGE_SIZE", 8)
+    page_of: dict[str, int] = {}
+    number = 1
+    while True:
+        html = client.get(f"/-/themes/{theme}?country=de&page={number}", headers=HTML).text
+        page_of.update((key, number) for key in re.findall(section, html))
+        if 'rel="next"' not in html:
+            break
+        assert f'href="/-/themes/{theme}?country=de&amp;page={number + 1}" rel="next"' in html
+        number += 1
+    assert number > 1 and set(page_of) <= set(everyone)
+    matrix = client.get(f"/-/compare?theme={theme}", headers=HTML).text
+    links = re.findall(rf'<a href="/-/themes/{theme}(?:\?page=(\d+))?#([^"]+)">', matrix)
+    assert len(links) == len(everyone)
+    unfiltered = {key: rank // 8 + 1 for rank, key in enumerate(everyone)}
+    assert {key: int(page or 1) for page, key in links} == unfiltered
+    assert client.get(f"/-/themes/{theme}?page=99", headers=HTML).status_code == 404
+
 # --- charts -------------------------------------------------------------------------------
 
 
