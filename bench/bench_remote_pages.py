@@ -29,7 +29,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from httpclient import fetch_once, run_cell
-from servers import VENV_BIN, Server, _spawn, _wait, free_port, start_digistrat
+from servers import VENV_BIN, Server, free_port, spawn, start_digistrat, wait_ready
 
 from kg.remote import UNION_GRAPH
 
@@ -51,9 +51,9 @@ def start_store(tmp: Path) -> Server:
     location = tmp / "oxigraph"
     cmd = [str(VENV_BIN / "oxigraph"), "serve", "--location", str(location), "--bind",
            f"127.0.0.1:{port}", "--timeout-s", "120"]
-    proc, started = _spawn(cmd, tmp / "oxigraph.log")
+    proc, started = spawn(cmd, tmp / "oxigraph.log")
     server = Server("oxigraph", port, "/query", proc, started, cleanup=[location])
-    return _wait(server, f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", 60)
+    return wait_ready(server, f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", 60)
 
 
 def measure(server: Server, requests: int, max_seconds: float) -> dict[str, list[float]]:

@@ -107,7 +107,8 @@ class Server:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _spawn(cmd: list[str], log: Path) -> tuple[subprocess.Popen[bytes], float]:
+def spawn(cmd: list[str], log: Path) -> tuple[subprocess.Popen[bytes], float]:
+    """Start ``cmd`` in a session of its own, its output to ``log``; the process and when."""
     started = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
@@ -115,7 +116,9 @@ def _spawn(cmd: list[str], log: Path) -> tuple[subprocess.Popen[bytes], float]:
     return proc, started
 
 
-def _wait(server: Server, url: str, timeout: float, ok: tuple[int, ...] = (200,)) -> Server:
+def wait_ready(server: Server, url: str, timeout: float, ok: tuple[int, ...] = (200,)) -> Server:
+    """``server`` once ``url`` answers a status in ``ok`` (RuntimeError if it exits first or
+    ``timeout`` seconds pass)."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
         if server.proc.poll() is not None:
@@ -137,9 +140,9 @@ def start_digistrat(root: Path, log: Path, *, store: Path | None = None,
            "--host", "127.0.0.1", *(["--quiet"] if quiet else []), *(extra or [])]
     if store is not None:
         cmd += ["--store", str(store)]
-    proc, started = _spawn(cmd, log)
+    proc, started = spawn(cmd, log)
     server = Server("digistrat", port, "/sparql", proc, started)
-    return _wait(server, f"http://127.0.0.1:{port}{ready_path}", timeout)
+    return wait_ready(server, f"http://127.0.0.1:{port}{ready_path}", timeout)
 
 
 def start_oxigraph(root: Path, log: Path, *, disk: bool = False, timeout: float = 600) -> Server:
@@ -159,10 +162,10 @@ def start_oxigraph(root: Path, log: Path, *, disk: bool = False, timeout: float 
     else:
         cmd = [binary, "serve"]
     cmd += ["--bind", f"127.0.0.1:{port}", "--union-default-graph"]
-    proc, _ = _spawn(cmd, log)
+    proc, _ = spawn(cmd, log)
     server = Server("oxigraph_disk" if disk else "oxigraph", port, "/query", proc,
                     started_load, cleanup=cleanup)
-    _wait(server, f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", timeout)
+    wait_ready(server, f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", timeout)
     if not disk:
         status = http_status(f"http://127.0.0.1:{port}/store", timeout=timeout,
                              data=data.read_bytes(),
@@ -187,8 +190,8 @@ def ensure_peers_venv() -> Path:
 def start_rdflib_endpoint(root: Path, log: Path, timeout: float = 1800) -> Server:
     binary = ensure_peers_venv()
     port = free_port()
-    proc, started = _spawn([str(binary), "serve", "--host", "127.0.0.1", "--port", str(port),
+    proc, started = spawn([str(binary), "serve", "--host", "127.0.0.1", "--port", str(port),
                             str(root / "peers" / "all.nq")], log)
     server = Server("rdflib_endpoint", port, "/", proc, started)
-    _wait(server, f"http://127.0.0.1:{port}/?query=ASK%7B%7D", timeout)
+    wait_ready(server, f"http://127.0.0.1:{port}/?query=ASK%7B%7D", timeout)
     return server

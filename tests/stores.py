@@ -150,6 +150,18 @@ MaxQueryExecutionTime = {timeout_s}
 """
 
 
+def as_nobody(command: list[str], directory: Path) -> list[str]:
+    """``command`` run as ``nobody`` when the tests run as root (the tests' user may be root
+    in CI containers), owning ``directory`` and what it holds."""
+    if os.geteuid() != 0:
+        return command
+    nobody = pwd.getpwnam("nobody")
+    for path in (directory, *directory.iterdir()):
+        os.chown(path, nobody.pw_uid, nobody.pw_gid)
+    return ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
+            "--clear-groups", *command]
+
+
 @contextlib.contextmanager
 def virtuoso(*, max_rows: int = 1_000_000, timeout_s: int = 30,
              ready_seconds: float = 90) -> Iterator[Virtuoso]:
@@ -168,13 +180,7 @@ def virtuoso(*, max_rows: int = 1_000_000, timeout_s: int = 30,
         ini = directory / "virtuoso.ini"
         ini.write_text(virtuoso_ini(directory, http_port, isql_port, max_rows=max_rows,
                                     timeout_s=timeout_s), encoding="utf-8")
-        command = [VIRTUOSO, "+foreground", "+configfile", str(ini)]
-        if os.geteuid() == 0:  # not as root: the tests' user may be root in CI containers
-            nobody = pwd.getpwnam("nobody")
-            for path in (directory, directory / "vsp", ini):
-                os.chown(path, nobody.pw_uid, nobody.pw_gid)
-            command = ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
-                       "--clear-groups", *command]
+        command = as_nobody([VIRTUOSO, "+foreground", "+configfile", str(ini)], directory)
         base = f"http://127.0.0.1:{http_port}"
         started = time.monotonic()
         with running(command, base + "/sparql?query=ASK%7B%7D", ready_seconds=ready_seconds,

@@ -131,21 +131,37 @@ def labels(store: Store, iris: Iterable[str], lang: str) -> dict[str, str]:
     wanted = sorted({i for i in iris if i and not re.search(r'[\s<>"{}|\\^`]', i)})
     if not wanted:
         return {}
-    props = ", ".join(f"<{p}>" for p in LABEL_PROPERTIES)
     rows = []
     for start in range(0, len(wanted), LABELS_PER_QUERY):
         values = " ".join(f"<{i}>" for i in wanted[start:start + LABELS_PER_QUERY])
-        # FILTER IN, not a second VALUES block: Oxigraph joins two VALUES blocks with
-        # ``?s ?p ?l`` by reading every triple of the graph (40 ms for 40 IRIs at 100k
-        # triples, growing with the graph); with ?s alone bound it reads the subjects'.
-        rows += select(store, f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values} }} ?s ?p ?l "
-                              f"FILTER(?p IN ({props}) && isLiteral(?l)) }}")
+        rows += _label_rows(store, f"VALUES ?s {{ {values} }}")
+    result = {i: gettext(lang, REUSED_NAMES[i]) for i in wanted if i in REUSED_NAMES}
+    return {**result, **_chosen(rows, lang)}
+
+
+def labels_where(store: Store, pattern: str, lang: str) -> dict[str, str]:
+    """A label for each resource ``?s`` that ``pattern`` binds and that has one, in ``lang``
+    where possible: one query, where :func:`labels` of many IRIs is many (on Virtuoso at 1M
+    triples, 5 s for the tables' 26,000 tagged resources against 70 s)."""
+    return _chosen(_label_rows(store, pattern), lang)
+
+
+def _label_rows(store: Store, pattern: str) -> list[dict[str, Term]]:
+    props = ", ".join(f"<{p}>" for p in LABEL_PROPERTIES)
+    # FILTER IN, not a second VALUES block: Oxigraph joins two VALUES blocks with ``?s ?p ?l``
+    # by reading every triple of the graph (40 ms for 40 IRIs at 100k triples, growing with
+    # the graph); with ?s alone bound it reads the subjects'.
+    return select(store, f"SELECT ?s ?p ?l WHERE {{ {pattern} ?s ?p ?l "
+                         f"FILTER(?p IN ({props}) && isLiteral(?l)) }}")
+
+
+def _chosen(rows: list[dict[str, Term]], lang: str) -> dict[str, str]:
     found: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
         label = row["l"]
         assert isinstance(label, ox.Literal)
         found[row["s"].value][row["p"].value].setdefault(label.language or "", label.value)
-    result = {i: gettext(lang, REUSED_NAMES[i]) for i in wanted if i in REUSED_NAMES}
+    result = {}
     for subject, by_prop in found.items():
         for prop in LABEL_PROPERTIES:
             if prop in by_prop:

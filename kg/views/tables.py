@@ -44,7 +44,7 @@ from kg.formats import TABLE_FORMATS as FORMAT_TABLES
 from kg.i18n import gettext
 from kg.store import Store
 from kg.views import paging
-from kg.views.common import labels, pick, select, year_of
+from kg.views.common import labels, labels_where, pick, select, year_of
 from kg.views.paging import page_slice
 
 VOCAB = "https://w3id.org/digistrat/vocab/"
@@ -461,7 +461,9 @@ def build(store: Store, lang: str) -> Tables:
 
     wanted = {*strategies, *element_iris,
               *(i for by_slug in concept_iris.values() for i in by_slug.values())}
-    named_ = labels(store, wanted, lang)
+    # the strategies and tagged resources in one query, the rest (concepts) by IRI
+    named_ = labels_where(store, "{ ?s a ds:Strategy } UNION { ?s dct:subject ?theme }", lang)
+    named_.update(labels(store, wanted - named_.keys(), lang))
     for item in strategies.values():
         item.title = named_.get(item.iri) or item.key
         if item.city:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -29,6 +28,7 @@ import httpx
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
+from stores import as_nobody
 from support import free_port, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,18 +96,6 @@ class Deployment:
     public: str  # the instances' public_url: the proxy's address
     processes: list[subprocess.Popen[bytes]]
     log: Path | None
-
-
-def as_nobody(command: list[str], directory: Path) -> list[str]:
-    """``command`` run as ``nobody`` when the tests run as root (owning ``directory``)."""
-    if os.geteuid() != 0:
-        return command
-    nobody = pwd.getpwnam("nobody")
-    os.chown(directory, nobody.pw_uid, nobody.pw_gid)
-    for path in directory.iterdir():
-        os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    return ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}",
-            "--clear-groups", *command]
 
 
 @pytest.fixture(scope="module")
