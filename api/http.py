@@ -88,6 +88,11 @@ class HttpHygiene:
         head = method == "HEAD"
         if head:
             scope = dict(scope, method="GET")
+        if "http.response.pathsend" in scope.get("extensions", {}):
+            # the ETag needs the body: files are sent as body here, not by path (a server
+            # such as granian offers that extension; its files then failed with 500)
+            scope = dict(scope, extensions={k: v for k, v in scope["extensions"].items()
+                                            if k != "http.response.pathsend"})
         validating = scope["method"] == "GET"
         request_headers = {k.lower(): v for k, v in scope.get("headers", [])}
         path = scope.get("path", "")

@@ -120,9 +120,9 @@ def texts_by_lang(rows: Iterable[dict[str, Term]], key: str = "l") -> dict[str, 
     return found
 
 
-#: IRIs in one query of :func:`labels`: Virtuoso 7.2 compiles a VALUES block of 85,000 IRIs
-#: (the tables' elements at 1M triples) past its SQL size limit and refuses it (SP031); one
-#: of 3,000 it runs.
+#: IRIs in one query of :func:`labels`: Virtuoso 7.2 refuses a VALUES block of 5,000 IRIs
+#: (SP030) and compiles one of 27,000 (the tables' strategies and elements at 1M triples)
+#: past its SQL size limit (SP031); one of 3,000 it runs.
 LABELS_PER_QUERY = 1000
 
 

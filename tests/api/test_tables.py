@@ -85,7 +85,7 @@ def test_tables_are_built_once_per_store_and_language(store: Store) -> None:
 def test_labels_asked_in_parts_are_the_same(store: Store, monkeypatch: pytest.MonkeyPatch
                                             ) -> None:
     """Labels are asked for LABELS_PER_QUERY IRIs at a time (Virtuoso refuses one VALUES
-    block of the 85,000 elements at 1M triples); the parts give what one query gives."""
+    block of 5,000 IRIs); the parts give what one query gives."""
     from kg.views import common
     iris = [r["x"] for r in rows(store, "SELECT DISTINCT ?x { ?x dct:subject ?t }")]
     assert len(iris) > 100
