@@ -58,6 +58,13 @@ from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutEr
 #: no such query.)
 UNION_GRAPH = "https://w3id.org/digistrat/union-graph"
 
+#: One triple, ``<UNION_GRAPH> void:triples n``, that :func:`push_dataset` removes before it
+#: writes anything and writes after the union: the service sends :data:`UNION_GRAPH` only
+#: while this graph is there and the union holds its n triples. A load stopped halfway (or
+#: a store filled by other means) leaves the graphs named one by one: slower, never stale.
+UNION_COMPLETE_GRAPH = "https://w3id.org/digistrat/union-graph/complete"
+_VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
+
 #: How deep :meth:`RemoteStore.describe` follows blank nodes (an RDF list needs one level
 #: per member; the longest in the project, an ``sh:in`` of seven members, needs 7).
 CLOSURE_DEPTH = 10
@@ -429,13 +436,17 @@ class RemoteStore(GraphReading):
                                 f"|| ?g = <{UNION_GRAPH}>) }} GROUP BY ?g ORDER BY ?g",
                                 union=False)
             named = [r for r in rows if r["g"].value != UNION_GRAPH]
+            union = [int(r["n"].value) for r in rows if r["g"].value == UNION_GRAPH]
             iris = [r["g"].value for r in named]
             files = self.project.files_of_graphs(iris)  # (the files are listed once)
             self._graphs = [GraphInfo(iri, file, int(row["n"].value))
                             for iri, file, row in zip(iris, files, named, strict=True)]
             self._fetched = time.monotonic()
             self.remote.graphs = [g.iri for g in self._graphs]
-            self.remote.union_graph = UNION_GRAPH if len(rows) > len(self._graphs) else None
+            complete = bool(union) and bool(self.query(
+                f"ASK {{ GRAPH <{UNION_COMPLETE_GRAPH}> {{ <{UNION_GRAPH}> <{_VOID_TRIPLES}> "
+                f"{union[0]} }} }}", union=False))
+            self.remote.union_graph = UNION_GRAPH if complete else None
         return self._graphs
 
     def query(self, text: str, *, union: bool = True) -> Any:
@@ -523,7 +534,8 @@ def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None 
                  timeout_s: float = 60.0, user: str | None = None,
                  password: str | None = None, union: bool = True) -> int:
     """PUT every named graph of ``store`` to the Graph Store Protocol endpoint ``url``,
-    then (with ``union``) their union, each triple once, as :data:`UNION_GRAPH`.
+    then (with ``union``) their union, each triple once, as :data:`UNION_GRAPH`, and last
+    :data:`UNION_COMPLETE_GRAPH` (removed first, so a load stopped halfway leaves none).
 
     ``user`` and ``password`` log in when the store asks for it (HTTP 401), by Digest or
     Basic as it asks (Virtuoso: ``…/sparql-graph-crud-auth`` and a user with the role
@@ -532,6 +544,8 @@ def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None 
     """
     auth = _StoreLogin(user, password or "") if user else None
     with httpx.Client(trust_env=False, timeout=timeout_s, auth=auth) as client:
+        if union:  # from here until the union is written again, it is stale
+            _send(client, "DELETE", url, UNION_COMPLETE_GRAPH, None, user)
         total = len(store.graphs) + union
         triples_of_all: set[ox.Triple] = set()
         for number, info in enumerate(store.graphs, 1):
@@ -547,16 +561,27 @@ def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None 
             if progress:
                 progress(f"[{total}/{total}] their union -> <{UNION_GRAPH}> "
                          f"({len(triples_of_all)} triples, HTTP {status})")
+            _put(client, url, UNION_COMPLETE_GRAPH, [ox.Triple(
+                ox.NamedNode(UNION_GRAPH), ox.NamedNode(_VOID_TRIPLES),
+                ox.Literal(len(triples_of_all)))], user)
     return len(store.graphs)
 
 
 def _put(client: httpx.Client, url: str, graph: str, triples: list[ox.Triple],
          user: str | None) -> int:
     """PUT one graph; its HTTP status, or BackendError saying why the store refused."""
-    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    return _send(client, "PUT", url, graph, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
+                 user)
+
+
+def _send(client: httpx.Client, method: str, url: str, graph: str, body: bytes | None,
+          user: str | None) -> int:
+    """PUT ``body`` as ``graph``, or DELETE it (a graph that is not there is no error); the
+    HTTP status, or BackendError saying why the store refused."""
+    headers = {"Content-Type": "application/n-triples"} if body is not None else {}
     try:
-        response = client.put(url, params={"graph": graph}, content=body,
-                              headers={"Content-Type": "application/n-triples"})
+        response = client.request(method, url, params={"graph": graph}, content=body,
+                                  headers=headers)
     except httpx.HTTPError as err:
         raise BackendError(f"{url} is unreachable: {type(err).__name__}") from None
     if response.status_code in (401, 403):
@@ -567,8 +592,8 @@ def _put(client: httpx.Client, url: str, graph: str, triples: list[ox.Triple],
             hint = "the store refused the login"
         else:
             hint = "the store asks for a login: give a user with write permission"
-        raise BackendError(f"PUT {graph} to {url}: HTTP {response.status_code}: {hint}")
-    if response.status_code >= 300:
-        raise BackendError(f"PUT {graph} to {url}: HTTP {response.status_code} "
+        raise BackendError(f"{method} {graph} to {url}: HTTP {response.status_code}: {hint}")
+    if response.status_code >= 300 and not (method == "DELETE" and response.status_code == 404):
+        raise BackendError(f"{method} {graph} to {url}: HTTP {response.status_code} "
                            f"{response.text[:200]}")
     return response.status_code

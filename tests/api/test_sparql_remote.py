@@ -17,7 +17,16 @@ from rdflib.compare import isomorphic
 from support import free_port, running
 
 from api.cli import main
-from kg.remote import UNION_GRAPH, RemoteEndpoint, RemoteStore, push_dataset
+from kg import remote as remote_module
+from kg.project import Project
+from kg.remote import (
+    UNION_COMPLETE_GRAPH,
+    UNION_GRAPH,
+    BackendError,
+    RemoteEndpoint,
+    RemoteStore,
+    push_dataset,
+)
 from kg.sparql import run_query
 from kg.store import Store
 
@@ -32,7 +41,8 @@ def test_load_puts_every_named_graph(loaded: str, store: Store) -> None:
     counts = {b["g"]["value"]: int(b["n"]["value"])
               for b in response.json()["results"]["bindings"]}
     distinct = len({q.triple for q in store.ox})
-    assert counts == {**{g.iri: g.triples for g in store.graphs}, UNION_GRAPH: distinct}
+    assert counts == {**{g.iri: g.triples for g in store.graphs}, UNION_GRAPH: distinct,
+                      UNION_COMPLETE_GRAPH: 1}
     # loading again replaces (PUT), it does not add
     result = CliRunner().invoke(main, ["load", "--root", str(ROOT), "--to",
                                        loaded + "/store", "-q"])
@@ -40,7 +50,52 @@ def test_load_puts_every_named_graph(loaded: str, store: Store) -> None:
     again = httpx.get(loaded + "/query", trust_env=False, params={
         "query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
         headers={"Accept": "application/sparql-results+json"})
-    assert int(again.json()["results"]["bindings"][0]["n"]["value"]) == len(store) + distinct
+    assert int(again.json()["results"]["bindings"][0]["n"]["value"]) == \
+        len(store) + distinct + 1
+
+
+def union_sent(base: str) -> str | None:
+    """The default graph a fresh RemoteStore over ``base`` sends with its reads."""
+    endpoint = RemoteEndpoint(base + "/query")
+    try:
+        store = RemoteStore(endpoint, Project.locate(ROOT))
+        store.graphs  # noqa: B018 - reads the list of graphs and whether the union is whole
+        return endpoint.union_graph
+    finally:
+        endpoint.close()
+
+
+def test_a_load_stopped_halfway_leaves_the_graphs_named_one_by_one(
+        loaded: str, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``digistrat load`` removes UNION_COMPLETE_GRAPH before it writes and writes it last;
+    without it, or when the union does not hold the triples it counts, the service names the
+    project's graphs one by one (the union graph may be stale)."""
+    assert union_sent(loaded) == UNION_GRAPH
+    real_put = remote_module._put
+    written: list[str] = []
+
+    def put_then_fail(client: httpx.Client, url: str, graph: str, *args: object) -> int:
+        if len(written) == 3:
+            raise BackendError("the store went away")
+        written.append(graph)
+        return real_put(client, url, graph, *args)  # type: ignore[arg-type]
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(remote_module, "_put", put_then_fail)
+            with pytest.raises(BackendError):
+                push_dataset(store, loaded + "/store")
+        assert union_sent(loaded) is None
+        push_dataset(store, loaded + "/store")
+        assert union_sent(loaded) == UNION_GRAPH
+        wrong = f"<{UNION_GRAPH}> <http://rdfs.org/ns/void#triples> 7 ."
+        httpx.put(loaded + "/store", params={"graph": UNION_COMPLETE_GRAPH}, content=wrong,
+                  headers={"Content-Type": "text/turtle"}, trust_env=False
+                  ).raise_for_status()
+        assert union_sent(loaded) is None
+    finally:
+        push_dataset(store, loaded + "/store")
+    assert union_sent(loaded) == UNION_GRAPH
 
 
 @pytest.fixture(scope="module")

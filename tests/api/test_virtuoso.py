@@ -29,7 +29,7 @@ from stores import Virtuoso, virtuoso
 
 from api.cli import main
 from kg.project import Project
-from kg.remote import BackendError, RemoteEndpoint, push_dataset
+from kg.remote import UNION_GRAPH, BackendError, RemoteEndpoint, push_dataset
 from kg.store import GraphInfo, Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,6 +169,15 @@ def test_load_fills_every_named_graph(loaded: Virtuoso, store: Store) -> None:
     code, output = load(loaded)  # again: PUT replaces each graph, it does not add
     assert code == 0, output
     assert {r["g"]: int(r["n"]) for r in remote_select(loaded, query)} == counts
+
+
+def test_the_union_graph_is_sent_once_the_load_is_complete(client: TestClient) -> None:
+    """Virtuoso matches the load's closing count (``void:triples``), so the service's reads
+    and clients' queries without ``GRAPH`` go to the one union graph."""
+    store = client.app.state.store  # type: ignore[attr-defined]
+    store._fetched = 0.0  # read the list of graphs again
+    store.graphs  # noqa: B018
+    assert store.remote.union_graph == UNION_GRAPH
 
 
 def test_only_the_loader_may_write(loaded: Virtuoso) -> None:
