@@ -18,10 +18,10 @@ Submitted bytes are parsed and validated only in confined worker processes
 same code in both): a parser or validator that fails on hostile input costs its worker, never
 the server.
 
-Speed: the shapes graph is harvested by pyshacl once per store and kept, and the SPARQL
-text of SHACL-SPARQL constraints is parsed once (rdflib otherwise re-parses it for every
-focus node). Only the submission's own resources are focus nodes; the ontology,
-vocabularies and the referenced descriptions are context, never validated themselves.
+Speed: the shapes graph is harvested by pyshacl once per store and kept, and the
+SHACL-SPARQL constraints run on pyoxigraph, each text checked once (kg.pyshacl_tuning).
+Only the submission's own resources are focus nodes; the ontology, vocabularies and the
+referenced descriptions are context, never validated themselves.
 """
 
 from __future__ import annotations
@@ -44,13 +44,13 @@ from kg.formats import RdfSyntax, syntax_named
 from kg.i18n import LANGUAGES, gettext
 from kg.namespaces import BASE, DSH, bind_prefixes
 from kg.positions import first_statements
+from kg.pyshacl_tuning import OxigraphQueriedGraph, install
 from kg.rdfio import graph_from_quads, parse_bytes, to_rdflib
 from kg.store import Store
 from kg.validate import (
     SEVERITIES,
     ValidationReport,
     ValidationResult,
-    install_query_cache,
     result_of,
     tidy_messages,
     top_level_results,
@@ -251,13 +251,13 @@ class PreparedShapes:
     def __init__(self, shapes: Iterable[Triple], ontology: Iterable[Triple]) -> None:
         from pyshacl.shapes_graph import ShapesGraph
 
-        install_query_cache()
+        install()
         self.shapes = Graph()
         bind_prefixes(self.shapes.namespace_manager)
         for triple in shapes:
             self.shapes.add(triple)
         self.ontology = list(ontology)
-        self._base = Graph()
+        self._base = OxigraphQueriedGraph()
         for triple in self.ontology:
             self._base.add(triple)
         # SHACL rules would add triples to the data graph: then each run gets a copy
@@ -327,8 +327,8 @@ class PreparedShapes:
         self.run_payload(data, [], sorted({str(s) for s, _, _ in data}))
 
 
-def _copy_of(graph: Graph) -> Graph:
-    copy = Graph()
+def _copy_of(graph: Graph) -> OxigraphQueriedGraph:
+    copy = OxigraphQueriedGraph()
     for triple in graph:
         copy.add(triple)
     return copy

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-import threading
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -33,6 +32,7 @@ from kg.incremental import (
     seeds_of,
 )
 from kg.namespaces import bind_prefixes
+from kg.pyshacl_tuning import OxigraphQueriedGraph, install
 from kg.store import Store
 
 Severity = TypingLiteral["Violation", "Warning", "Info"]
@@ -88,12 +88,12 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
     """
     # pyshacl's own ont_graph mixing copies only RDFS/OWL axioms, not SKOS concepts, so the
     # context is merged here; the merged graph is ours, so pyshacl may work in place.
-    combined = Graph()
+    combined = OxigraphQueriedGraph()
     for part in (data, context):
         if part is not None:
             for triple in part:
                 combined.add(triple)
-    install_query_cache()
+    install()
     _, report_graph, _ = pyshacl_validate(
         combined, shacl_graph=shapes, inference="none", advanced=True, inplace=True,
         allow_warnings=True, allow_infos=True, abort_on_first=False, meta_shacl=False,
@@ -397,42 +397,3 @@ def _template_matches(template: str, text: str) -> bool:
     parts = re.split(r"\{[?$][A-Za-z_][A-Za-z0-9_]*\}", template)
     return re.fullmatch(".*?".join(re.escape(part) for part in parts), text,
                         flags=re.DOTALL) is not None
-
-
-_QUERY_CACHE_INSTALLED = False
-
-
-def install_query_cache() -> None:
-    """Parse each SPARQL text once: pyshacl hands rdflib the same text for every focus node.
-
-    rdflib's ``prepareQuery`` is exactly ``translateQuery(parseQuery(text))``, and a prepared
-    query may be evaluated any number of times, so caching it changes no result.
-    """
-    global _QUERY_CACHE_INSTALLED
-    if _QUERY_CACHE_INSTALLED:
-        return
-    from rdflib.plugins.sparql import processor
-
-    original = processor.SPARQLProcessor.query
-    cache: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
-    lock = threading.Lock()
-
-    def query(self: Any, query: Any, initBindings: Any = None,  # noqa: N803
-              initNs: Any = None, base: Any = None, DEBUG: bool = False) -> Any:  # noqa: N803
-        if isinstance(query, str):
-            key = (query, base, tuple(sorted((str(k), str(v))
-                                                  for k, v in (initNs or {}).items())))
-            with lock:
-                prepared = cache.get(key)
-            if prepared is None:
-                prepared = processor.translateQuery(processor.parseQuery(query), base,
-                                                    initNs)
-                with lock:
-                    if len(cache) > 1_000:
-                        cache.clear()
-                    cache[key] = prepared
-            query = prepared
-        return original(self, query, initBindings, initNs, base, DEBUG)
-
-    processor.SPARQLProcessor.query = query  # type: ignore[method-assign]
-    _QUERY_CACHE_INSTALLED = True
