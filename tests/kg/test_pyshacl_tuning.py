@@ -76,3 +76,17 @@ def test_the_copy_follows_additions_and_removals() -> None:
     # a pre-bound variable the SELECT does not project: pyoxigraph cannot take it, rdflib can
     assert [row.o for row in graph.query("SELECT ?o WHERE { $this <urn:x:p> ?o }",
                                          initBindings={"this": blank})] == [Literal(3)]
+
+
+def test_a_term_pyoxigraph_refuses_leaves_the_query_to_rdflib() -> None:
+    """rdflib takes an IRI with a space (with a warning); pyoxigraph does not."""
+    graph = OxigraphQueriedGraph()
+    a, p = URIRef("urn:x:a"), URIRef("urn:x:p")
+    graph.add((a, p, Literal(1)))
+    query = "SELECT $this ?o WHERE { $this <urn:x:p> ?o }"
+    assert [row.o for row in graph.query(query, initBindings={"this": a})] == [Literal(1)]
+    odd = URIRef("urn:x:with space")  # rdflib logs a warning
+    assert not list(graph.query(query, initBindings={"this": odd}))  # a substitution
+    graph.add((odd, p, Literal(2)))  # the copy cannot hold it: rdflib answers from now on
+    assert [row.o for row in graph.query(query, initBindings={"this": odd})] == [Literal(2)]
+    assert [row.o for row in graph.query(query, initBindings={"this": a})] == [Literal(1)]
