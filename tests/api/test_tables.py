@@ -463,6 +463,37 @@ def test_structure_chart_counts_top_level_elements(store: Store) -> None:
     ET.fromstring(chart.svg)
 
 
+def test_an_element_in_two_strategies_sits_under_its_parent_in_each(store: Store) -> None:
+    """E2 is an element of E1 (in S1) and of A (in S2; its IRI sorts first): each strategy's
+    tree shows it under its own parent, not under the other strategy's element, and not
+    lost."""
+    import pyoxigraph as ox
+
+    from kg.store import GraphInfo
+
+    ds, ex = "https://w3id.org/digistrat/ontology#", "https://example.net/"
+    turtle = f"""@prefix ds: <{ds}> . @prefix ex: <{ex}> .
+        ex:S1 a ds:Strategy . ex:S2 a ds:Strategy .
+        ex:E1 a ds:ActionField ; ds:isElementOf ex:S1 ; ds:position 1 .
+        ex:A a ds:ActionField ; ds:isElementOf ex:S2 ; ds:position 1 .
+        ex:E2 a ds:Measure ; ds:isElementOf ex:E1 , ex:A ; ds:position 1 .
+        ex:E3 a ds:ActionField ; ds:position 2 . ex:S1 ds:hasElement ex:E3 ."""
+    graph = ox.NamedNode(ex + "graph")
+    small = ox.Store()
+    small.extend(ox.Quad(t.subject, t.predicate, t.object, graph)
+                 for t in ox.parse(turtle.encode(), format=ox.RdfFormat.TURTLE))
+    tree_store = Store(small, [GraphInfo(graph.value, "small.ttl", len(small))],
+                       store.project)
+
+    def shape(nodes: list[strategy.TreeNode]) -> list[tuple[str, list[object]]]:
+        return [(n.iri.removeprefix(ex), shape(n.children)) for n in nodes]
+
+    first, _ = strategy.strategy_tree(tree_store, ex + "S1", "en")
+    assert shape(first) == [("E1", [("E2", [])]), ("E3", [])]
+    second, _ = strategy.strategy_tree(tree_store, ex + "S2", "en")
+    assert shape(second) == [("A", [("E2", [])])]
+
+
 # --- home, timeline, coverage ------------------------------------------------------------------
 
 
