@@ -147,12 +147,12 @@ def labels_where(store: Store, pattern: str, lang: str) -> dict[str, str]:
 
 
 def _label_rows(store: Store, pattern: str) -> list[dict[str, Term]]:
-    props = ", ".join(f"<{p}>" for p in LABEL_PROPERTIES)
-    # FILTER IN, not a second VALUES block: Oxigraph joins two VALUES blocks with ``?s ?p ?l``
-    # by reading every triple of the graph (40 ms for 40 IRIs at 100k triples, growing with
-    # the graph); with ?s alone bound it reads the subjects'.
-    return select(store, f"SELECT ?s ?p ?l WHERE {{ {pattern} ?s ?p ?l "
-                         f"FILTER(?p IN ({props}) && isLiteral(?l)) }}")
+    # One branch per label property, each with its predicate bound. Not ``?s ?p ?l FILTER(?p
+    # IN (…))``: Virtuoso at 1M triples took 400–460 ms for the 104 IRIs of a strategy page
+    # that way, 76–100 ms this way (in process both 3 ms at 100k). Not a second VALUES block
+    # either: Oxigraph joins two VALUES blocks with ``?s ?p ?l`` by reading every triple.
+    branches = " UNION ".join(f"{{ ?s <{p}> ?l BIND(<{p}> AS ?p) }}" for p in LABEL_PROPERTIES)
+    return select(store, f"SELECT ?s ?p ?l WHERE {{ {pattern} {branches} FILTER(isLiteral(?l)) }}")
 
 
 def _chosen(rows: list[dict[str, Term]], lang: str) -> dict[str, str]:
