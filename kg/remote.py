@@ -47,7 +47,7 @@ from kg.sparql import (
     mark_truncated,
     query_syntax_error,
 )
-from kg.sparql_guard import inspect_query
+from kg.sparql_guard import QueryInfo, inspect_query
 from kg.store import GraphInfo, GraphReading, Solutions, Store
 from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutError
 
@@ -331,9 +331,11 @@ class RemoteEndpoint:
         request.has_dataset = bool(reply.get("has_dataset"))
         self._narrow(request, has_graph=bool(reply.get("has_graph", True)))
 
-    def read_request(self, text: str, *, union: bool = True) -> QueryRequest:
-        """The request of one of the service's own reads (:meth:`run_query`)."""
-        info = inspect_query(text)
+    def read_request(self, text: str, *, union: bool = True,
+                     info: QueryInfo | None = None) -> QueryRequest:
+        """The request of one of the service's own reads (:meth:`run_query`); ``info``: what
+        :func:`inspect_query` found in ``text``, if the caller has it."""
+        info = info or inspect_query(text)
         request = QueryRequest(text, results_format="json", rdf_format="ntriples",
                                max_rows=10**12, has_dataset=info.has_dataset or not union)
         self._narrow(request, has_graph=info.has_graph)
@@ -355,8 +357,9 @@ class RemoteEndpoint:
         With ``union`` the default graph is the union of :attr:`graphs` (and they are the
         named graphs, for ``GRAPH`` patterns); without it no protocol dataset is sent, and
         the query sees the remote store's own dataset."""
-        request = self.read_request(text, union=union)
-        form = inspect_query(text).form
+        info = inspect_query(text)
+        request = self.read_request(text, union=union, info=info)
+        form = info.form
         try:
             answer = self.run_sync(request, self.read_timeout_s)
         except NotAcceptableError as err:  # pragma: no cover - formats are fixed above

@@ -43,7 +43,7 @@ def test_sparql_on_pyoxigraph_reports_what_rdflib_reports(
                                      else {"Warning", "Info"})
 
 
-def test_a_bad_sparql_text_is_refused_every_time(store: Store) -> None:
+def test_a_bad_sparql_text_is_refused_every_time() -> None:
     """The check of a SPARQL text is kept only when it passed."""
     from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
 
