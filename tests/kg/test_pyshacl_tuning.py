@@ -1,17 +1,21 @@
 """kg.pyshacl_tuning changes no result: the SHACL-SPARQL constraints run on pyoxigraph give
 the reports rdflib's engine gives, on every shape case and on the bundled data; a bad
-SPARQL text is refused at every use, not only the first; the copy follows the graph."""
+SPARQL text is refused at every use, not only the first; the copy follows the graph; a
+query is run once for all focus nodes only where that gives each node its own rows."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyshacl.errors import ValidationFailure
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
 
+from kg import pyshacl_tuning
 from kg import validate as validate_module
-from kg.pyshacl_tuning import OxigraphQueriedGraph, install
+from kg.pyshacl_tuning import OxigraphQueriedGraph, install, prebinding_is_selection
 from kg.rdfio import graph_from_quads, parse_file
 from kg.store import Store
 
@@ -36,6 +40,7 @@ def test_sparql_on_pyoxigraph_reports_what_rdflib_reports(
     else:
         data = store.layer_graph("data")
     assert len(CASES) > 100
+    monkeypatch.setattr(pyshacl_tuning, "BATCH_AFTER", 2)  # every query asked twice batched
     tuned = report(store, data)
     monkeypatch.setattr(validate_module, "OxigraphQueriedGraph", Graph)  # rdflib's own engine
     assert report(store, data) == tuned
@@ -90,3 +95,73 @@ def test_a_term_pyoxigraph_refuses_leaves_the_query_to_rdflib() -> None:
     graph.add((odd, p, Literal(2)))  # the copy cannot hold it: rdflib answers from now on
     assert [row.o for row in graph.query(query, initBindings={"this": odd})] == [Literal(2)]
     assert [row.o for row in graph.query(query, initBindings={"this": a})] == [Literal(1)]
+
+
+@pytest.mark.parametrize(("text", "selects"), [
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?o }", True),
+    ("SELECT DISTINCT $this ?o WHERE { $this <urn:x:p> ?o FILTER(isLiteral(?o)) }", True),
+    ("SELECT $this ?o WHERE { BIND(<urn:x:p> AS ?q) $this ?q ?o BIND(str($this) AS ?s) }", True),
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?o OPTIONAL { ?o <urn:x:p> $this } }", True),
+    ("SELECT $this WHERE { $this <urn:x:p> ?o FILTER NOT EXISTS { ?o <urn:x:p> $this } }", True),
+    # $this not projected, or not bound by a required triple pattern where it is read
+    ("SELECT ?o WHERE { $this <urn:x:p> ?o }", False),
+    ("SELECT $this ?o WHERE { ?s <urn:x:p> ?o FILTER(?o = $this) }", False),
+    ("SELECT $this ?o WHERE { ?s <urn:x:p> ?o OPTIONAL { $this <urn:x:p> ?o } }", False),
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?x { ?s <urn:x:p> ?o FILTER(?o != $this) } }",
+     False),
+    ("SELECT $this WHERE { $this <urn:x:p> ?o "
+     "FILTER EXISTS { ?o <urn:x:p> ?v FILTER(?v = $this) } }", False),
+    # forms whose rows cut across focus nodes, or scope $this apart
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?o } LIMIT 1", False),
+    ("SELECT $this (COUNT(?o) AS ?n) WHERE { $this <urn:x:p> ?o } GROUP BY $this", False),
+    ("SELECT $this ?o WHERE { { $this <urn:x:p> ?o } UNION { ?o <urn:x:p> $this } }", False),
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?o { SELECT ?o WHERE { ?o ?q $this } } }", False),
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?o MINUS { $this <urn:x:q> ?o } }", False),
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?o VALUES ?o { 1 } }", False),
+    ("SELECT $this WHERE { GRAPH ?g { $this <urn:x:p> ?o } }", False),
+    ("SELECT $this WHERE { $this <urn:x:p> ", False),
+])
+def test_binding_this_is_known_to_select_only_for_plain_patterns(text: str,
+                                                                   selects: bool) -> None:
+    assert prebinding_is_selection(text) is selects
+
+
+def test_a_query_asked_often_runs_once_for_all_focus_nodes_with_the_same_rows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the BATCH_AFTER-th focus node on, a query whose pre-binding is a selection is
+    answered from one run with $this unbound; the rows are those of each node asked alone."""
+    monkeypatch.setattr(pyshacl_tuning, "BATCH_AFTER", 3)
+    p, q = URIRef("urn:x:p"), URIRef("urn:x:q")
+    nodes = [URIRef(f"urn:x:n{i}") for i in range(4)] + [BNode(), Literal(2)]
+    triples = [(nodes[0], p, Literal(1)), (nodes[0], p, nodes[1]), (nodes[1], p, nodes[0]),
+               (nodes[2], q, Literal(2)), (nodes[4], p, Literal("x", lang="de")),
+               (nodes[1], q, nodes[2])]
+    queries = [
+        "SELECT $this ?o WHERE { $this <urn:x:p> ?o }",
+        "SELECT DISTINCT $this ?o WHERE { $this ?r ?o "
+        "FILTER NOT EXISTS { ?o <urn:x:p> $this } }",
+        "SELECT $this ?o ?x WHERE { $this ?r ?o OPTIONAL { ?o <urn:x:q> ?x } }",
+        "SELECT $this ?s WHERE { ?s ?r ?o FILTER(?o = $this) }",  # answered node by node
+    ]
+
+    def fresh() -> OxigraphQueriedGraph:
+        graph = OxigraphQueriedGraph()
+        for triple in triples:
+            graph.add(triple)
+        return graph
+
+    def rows(graph: OxigraphQueriedGraph, text: str, node: Node) -> set[frozenset[Any]]:
+        return {frozenset(row.asdict().items())
+                for row in graph.query(text, initBindings={"this": node})}
+
+    shared = fresh()
+    for text in queries:
+        for number, node in enumerate(nodes):
+            assert rows(shared, text, node) == rows(fresh(), text, node), (text, node)
+            assert isinstance(shared._batches.get((text, ())), tuple) == (
+                number >= 2 and text in queries[:3])
+    batched = {key[0] for key, batch in shared._batches.items() if isinstance(batch, tuple)}
+    assert batched == set(queries[:3])
+    shared.add((nodes[3], p, Literal(5)))  # a change forgets the batches
+    assert rows(shared, queries[0], nodes[3]) == {frozenset({("this", nodes[3]),
+                                                             ("o", Literal(5))})}
