@@ -44,7 +44,7 @@ CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers",
      b"Content-Length, Content-Type, ETag, Last-Modified, Link, X-Digistrat-Truncated, "
-     b"X-Digistrat-Result-Rows, X-Digistrat-Max-Result-Rows, Retry-After"),
+     b"X-Digistrat-Result-Rows, X-Digistrat-Max-Result-Rows, Retry-After, Server-Timing"),
 ]
 NO_STORE = ("/-/health", "/-/settings.json")
 CACHE_CONTROL = b"public, max-age=60, must-revalidate"

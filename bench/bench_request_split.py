@@ -7,7 +7,9 @@ request, on the bundled data (issue 15, item 4).
 2. worker: the same through the endpoint's confined worker pool (`kg.endpoint.LocalEndpoint`:
    the request sent to a worker process, run, answered), without HTTP;
 3. HTTP: `GET /sparql` to a `digistrat serve` on loopback, back to back at concurrency 1;
-4. HTTP without a query: `GET` of a static file, the web stack's own floor.
+4. HTTP without a query: `GET` of a static file, the web stack's own floor;
+5. the same `GET /sparql` split by its own `Server-Timing` header: the worker's run, the
+   worker's round trip and the request in the app, against the time the client saw.
 
 Each is the median of --requests runs (bounded by --max-seconds).
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import statistics
 import sys
@@ -77,6 +80,31 @@ async def through_worker(store: Store, query: str, requests: int, max_seconds: f
         await asyncio.sleep(0.1)  # let the pool's tasks end
 
 
+def timed_split(port: int, target: str, requests: int, max_seconds: float
+                ) -> dict[str, float]:
+    """Medians of the client's time and of the answer's Server-Timing steps, in ms."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    seen: dict[str, list[float]] = {}
+    deadline = time.perf_counter() + max_seconds
+    for number in range(requests + 1):
+        started = time.perf_counter()
+        connection.request("GET", target, headers={"Accept": "application/sparql-results+json"})
+        response = connection.getresponse()
+        response.read()
+        took = (time.perf_counter() - started) * 1000
+        if number == 0:
+            continue  # the first request opens the connection
+        seen.setdefault("HTTP, timed", []).append(took)
+        for part in response.getheader("Server-Timing", "").split(", "):
+            name, *params = part.split(";")
+            steps = dict(p.split("=", 1) for p in params)
+            seen.setdefault(f"  {name} (Server-Timing)", []).append(float(steps["dur"]))
+        if time.perf_counter() > deadline:
+            break
+    connection.close()
+    return {name: statistics.median(values) for name, values in seen.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -111,10 +139,12 @@ def main() -> None:
                                             max_seconds=args.max_seconds))
                 assert set(cell.statuses) == {200}, cell.statuses
                 figures[name] = cell.pct(0.5)
+            figures.update(timed_split(server.port, "/sparql?query=" + quote(query),
+                                       args.requests, args.max_seconds))
         finally:
             server.stop()
     for name, value in figures.items():
-        print(f"{name:16s} p50 {value:7.3f} ms")
+        print(f"{name:28s} p50 {value:7.3f} ms")
 
 
 if __name__ == "__main__":

@@ -116,13 +116,16 @@ class LocalEndpoint:
     async def run(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
         header = {**request.as_dict(),
                   "service_allowlist": list(self.settings.service_allowlist)}
+        started = time.perf_counter()
         deadline = time.monotonic() + timeout_s
         reply, body = await self._run(self.pool, header, deadline)
         if reply.get("kind") == "federate":
             if self.federation is None:
                 raise QueryServiceRefusedError(["?"])
             reply, body = await self._run(self.federation, header, deadline)
-        return answer_or_raise(reply, body)
+        answer = answer_or_raise(reply, body)
+        answer.timings["worker"] = round((time.perf_counter() - started) * 1000, 3)
+        return answer
 
     @classmethod
     async def _run(cls, pool: WorkerPool, header: dict[str, Any], deadline: float,

@@ -32,6 +32,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.namespace import RDF, XSD
+from rdflib.paths import AlternativePath, InvPath, MulPath, OneOrMore, Path, SequencePath
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 from rdflib.term import Node
@@ -100,12 +101,10 @@ class OxigraphQueriedGraph(Graph):
             self._refused = self._ox is None
             return super().query(query_object, processor, result, initNs, initBindings,
                                  use_store_provided, **kwargs)
-        out = Result("SELECT")
         batch = self._batched(query_object, substitutions)
         if batch is not None:
-            variables_, rows = batch
-            out.vars = variables_
-            out.bindings = rows
+            out = Result("SELECT")
+            out.vars, out.bindings = batch
             return out
         try:
             answer = self._ox.query(query_object, substitutions=substitutions or None)
@@ -122,6 +121,7 @@ class OxigraphQueriedGraph(Graph):
             return super().query(query_object, processor, result, initNs, initBindings,
                                  use_store_provided, **kwargs)
         variables = list(answer.variables)
+        out = Result("SELECT")
         out.vars = [Variable(v.value) for v in variables]
         out.bindings = [self._rdflib_row(row, variables) for row in answer]
         return out
@@ -133,24 +133,25 @@ class OxigraphQueriedGraph(Graph):
         this = substitutions.get(_OX_THIS)
         if this is None:
             return None
-        others = tuple(sorted((k.value, v) for k, v in substitutions.items() if k != _OX_THIS))
-        key = (text, others)
+        others = {k: v for k, v in substitutions.items() if k != _OX_THIS}
+        key = (text, tuple(sorted((k.value, v) for k, v in others.items())))
         batch = self._batches.get(key, 0)
         if isinstance(batch, int):
             if batch + 1 < BATCH_AFTER:  # reading the query costs more than a few asks
                 self._batches[key] = batch + 1
                 return None
-            batch = self._batches[key] = (self._run_batch(text, dict(substitutions))
+            batch = self._batches[key] = (self._run_batch(text, others)
                                           if prebinding_is_selection(text) else None)
         if batch is None:
             return None
         variables, rows = batch
         return variables, list(rows.get(this, ()))
 
-    def _run_batch(self, text: str, substitutions: dict[ox.Variable, Any]) -> _Batch | None:
-        del substitutions[_OX_THIS]
+    def _run_batch(self, text: str, others: dict[ox.Variable, Any]) -> _Batch | None:
+        """The query run once with ``$this`` unbound (``others`` bound), its rows by focus
+        node; None when pyoxigraph refuses it."""
         try:
-            answer = self._ox.query(text, substitutions=substitutions or None)  # type: ignore[union-attr]
+            answer = self._ox.query(text, substitutions=others or None)  # type: ignore[union-attr]
         except (SyntaxError, RuntimeError):
             return None  # answered per focus node (and there by rdflib, when it must)
         if not isinstance(answer, ox.QuerySolutions):
@@ -208,10 +209,11 @@ def prebinding_is_selection(text: str) -> bool:
     exactly the rows of the unbound query whose ``?this`` is that term.
 
     So when ``$this`` is projected, and the pattern is made of triple patterns, joins,
-    OPTIONAL, FILTER and BIND only (EXISTS inside expressions likewise), with ``$this`` bound
-    by a required triple pattern wherever an expression or an OPTIONAL reads it: a bound
-    ``$this`` then only removes the rows with another value. DISTINCT, REDUCED and ORDER BY
-    may wrap it; LIMIT and OFFSET may not (they cut across focus nodes).
+    OPTIONAL, FILTER and BIND only (EXISTS inside expressions likewise; no path that may have
+    length zero, no BIND to ``$this``), with ``$this`` bound by a required triple pattern
+    wherever an expression or an OPTIONAL reads it: a bound ``$this`` then only removes the
+    rows with another value. DISTINCT, REDUCED and ORDER BY may wrap it; LIMIT and OFFSET
+    may not (they cut across focus nodes).
     """
     known = _SELECTIONS.get(text)
     if known is None:
@@ -254,6 +256,8 @@ def _bound(node: CompValue) -> set[Variable]:
         return {t for triple in node.triples for t in triple if isinstance(t, Variable)}
     if node.name == "Join":
         return _bound(node.p1) | _bound(node.p2)
+    if node.name == "OrderBy":
+        return _bound(node.p)
     if node.name == "LeftJoin":
         left = _bound(node.p1)
         _bound(node.p2)
@@ -282,8 +286,12 @@ def _mentions(*parts: object) -> bool:
 def _refuse_patterns(node: object, in_exists: bool = False) -> None:
     """Raise on any part that is not a plain group pattern, and on an expression inside an
     EXISTS pattern that reads ``$this`` (there only triple patterns may)."""
+    if isinstance(node, Path):
+        if _may_be_empty(node):
+            raise _NotSelectionError
+        return
     if isinstance(node, CompValue):
-        if node.name in _REFUSED_PATTERNS:
+        if node.name in _REFUSED_PATTERNS or (node.name == "Extend" and node.var == _THIS):
             raise _NotSelectionError
         if in_exists and node.name in ("Filter", "Extend", "LeftJoin") and \
                 _mentions(node.get("expr")):
@@ -297,6 +305,18 @@ def _refuse_patterns(node: object, in_exists: bool = False) -> None:
     elif isinstance(node, list | tuple):
         for value in node:
             _refuse_patterns(value, in_exists)
+
+
+def _may_be_empty(path: Path) -> bool:
+    """Whether ``path`` may have length zero (``p*``, ``p?``): bound, it then gives the
+    term itself even where the term is in no triple; unbound, only the graph's terms."""
+    if isinstance(path, MulPath):
+        return path.mod != OneOrMore or _may_be_empty(path.path)
+    if isinstance(path, InvPath):
+        return _may_be_empty(path.arg)
+    if isinstance(path, SequencePath | AlternativePath):
+        return any(isinstance(a, Path) and _may_be_empty(a) for a in path.args)
+    return False
 
 
 _INSTALLED = False

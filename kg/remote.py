@@ -320,10 +320,12 @@ class RemoteEndpoint:
                 err.__cause__ = err.__context__ = None
                 return None, err.with_traceback(None)
 
+        started = time.perf_counter()
         answer, error = await asyncio.to_thread(call)
         if error is not None:
             raise error
         assert answer is not None
+        answer.timings["store"] = round((time.perf_counter() - started) * 1000, 3)
         return answer
 
     def checked(self, request: QueryRequest, reply: dict[str, Any]) -> None:

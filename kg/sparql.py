@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -155,7 +156,9 @@ class QueryAnswer:
     rows: int
     truncated: bool
     max_rows: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
+    #: milliseconds by step ("run": the query run and written in the worker; "worker": the
+    #: worker's round trip, queue included; "store": a remote store's answer)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def header(self) -> dict[str, object]:
         return {"form": self.form, "media_type": self.media_type, "rows": self.rows,
@@ -480,6 +483,7 @@ def handle_query(store: ox.Store, header: dict[str, object]) -> tuple[dict[str, 
         if refused:
             raise QueryServiceRefusedError([s.endpoint or s.written for s in refused])
         request.has_dataset = info.has_dataset
+        started = time.perf_counter()
         try:
             answer = execute(store, request, info)
         except QueryError as err:
@@ -488,7 +492,8 @@ def handle_query(store: ox.Store, header: dict[str, object]) -> tuple[dict[str, 
                 raise QueryServiceRefusedError([s.endpoint or s.written
                                                 for s in info.services] or ["?"]) from None
             raise
-        return {"ok": True, **answer.header()}, answer.body
+        return {"ok": True, **answer.header(),
+                "run_ms": round((time.perf_counter() - started) * 1000, 3)}, answer.body
     except QueryError as err:
         return _error_reply(err), b""
 
@@ -496,9 +501,11 @@ def handle_query(store: ox.Store, header: dict[str, object]) -> tuple[dict[str, 
 def answer_or_raise(header: dict[str, object], body: bytes) -> QueryAnswer:
     """A worker's reply as a :class:`QueryAnswer`, or the error it reports, raised."""
     if header.get("ok"):
+        run_ms = header.get("run_ms")
         return QueryAnswer(header["form"], str(header["media_type"]), body,  # type: ignore[arg-type]
                            int(header["rows"]), bool(header["truncated"]),  # type: ignore[call-overload]
-                           int(header["max_rows"]))  # type: ignore[call-overload]
+                           int(header["max_rows"]),  # type: ignore[call-overload]
+                           {"run": float(run_ms)} if run_ms is not None else {})  # type: ignore[arg-type]
     kind = header.get("kind")
     message = str(header.get("message"))
     if kind == "syntax":

@@ -9,6 +9,7 @@ remote endpoint (:mod:`kg.remote`); the event loop only waits for their bytes.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -183,6 +184,20 @@ def _unknown_format(value: str) -> ApiError:
                     "or a media type")
 
 
+#: The steps a query answer's ``Server-Timing`` header names (milliseconds); no commas, so
+#: that a reader splitting the header at commas still reads it.
+_STEPS = {"run": "query run and written in the worker",
+          "worker": "worker round trip with the wait for a worker",
+          "store": "remote store round trip",
+          "app": "request in the service until the answer goes to the HTTP server"}
+
+
+def _server_timing(timings: dict[str, float], started: float) -> str:
+    steps = {**timings, "app": (time.perf_counter() - started) * 1000}
+    return ", ".join(f'{name};dur={ms:.3f};desc="{_STEPS.get(name, name)}"'
+                     for name, ms in steps.items())
+
+
 # --- the endpoint -------------------------------------------------------------------------
 
 
@@ -217,6 +232,7 @@ class Endpoint:
             return error_response(api_error(err), request)  # anywhere
 
     async def _answer(self, request: Request) -> Response:
+        started = time.perf_counter()
         settings = self.settings
         params, direct_query = await _protocol_params(request, settings)
         by_name: dict[str, list[str]] = {}
@@ -269,6 +285,7 @@ class Endpoint:
             "X-Digistrat-Truncated": "true" if answer.truncated else "false",
             "X-Digistrat-Max-Result-Rows": str(settings.max_result_rows),
             "X-Digistrat-Result-Rows": str(answer.rows),
+            "Server-Timing": _server_timing(answer.timings, started),
         }
         return Response(answer.body, media_type=named(answer.media_type).content_type(),
                         headers=headers)

@@ -297,6 +297,24 @@ def test_named_graph_uri_and_from(client: TestClient, store: Store) -> None:
     assert int(response.json()["results"]["bindings"][0]["n"]["value"]) == first.triples
 
 
+def test_an_answer_says_where_its_time_went(client: TestClient, backend: dict[str, str]
+                                            ) -> None:
+    """Server-Timing: the worker's run inside its round trip (embedded), or the store's
+    answer (remote), inside the request's own time in the service."""
+    response = client.get("/sparql", params={"query": COUNT_ALL})
+    steps = {}
+    for part in response.headers["server-timing"].split(", "):
+        name, *params = part.split(";")
+        steps[name] = float(dict(p.split("=", 1) for p in params)["dur"])
+    if backend:
+        assert set(steps) == {"store", "app"}
+        assert 0 < steps["store"] <= steps["app"]
+    else:
+        assert set(steps) == {"run", "worker", "app"}
+        assert 0 < steps["run"] <= steps["worker"] <= steps["app"]
+    assert "Server-Timing" in response.headers["access-control-expose-headers"]
+
+
 # --- row cap -------------------------------------------------------------------------------
 
 

@@ -102,6 +102,7 @@ def test_a_term_pyoxigraph_refuses_leaves_the_query_to_rdflib() -> None:
     ("SELECT DISTINCT $this ?o WHERE { $this <urn:x:p> ?o FILTER(isLiteral(?o)) }", True),
     ("SELECT $this ?o WHERE { BIND(<urn:x:p> AS ?q) $this ?q ?o BIND(str($this) AS ?s) }", True),
     ("SELECT $this ?o WHERE { $this <urn:x:p> ?o OPTIONAL { ?o <urn:x:p> $this } }", True),
+    ("SELECT $this ?o WHERE { $this <urn:x:p> ?o } ORDER BY ?o", True),
     ("SELECT $this WHERE { $this <urn:x:p> ?o FILTER NOT EXISTS { ?o <urn:x:p> $this } }", True),
     # $this not projected, or not bound by a required triple pattern where it is read
     ("SELECT ?o WHERE { $this <urn:x:p> ?o }", False),
@@ -120,6 +121,11 @@ def test_a_term_pyoxigraph_refuses_leaves_the_query_to_rdflib() -> None:
     ("SELECT $this ?o WHERE { $this <urn:x:p> ?o VALUES ?o { 1 } }", False),
     ("SELECT $this WHERE { GRAPH ?g { $this <urn:x:p> ?o } }", False),
     ("SELECT $this WHERE { $this <urn:x:p> ", False),
+    # a path of length zero gives a bound $this even where it is in no triple
+    ("SELECT $this ?o WHERE { $this (<urn:x:p>|^<urn:x:q>)+/<urn:x:p> ?o }", True),
+    ("SELECT $this ?o WHERE { $this <urn:x:p>* ?o }", False),
+    ("SELECT $this ?o WHERE { $this <urn:x:p>/(^<urn:x:q>)? ?o }", False),
+    ("SELECT $this ?o WHERE { ?o <urn:x:p> ?x BIND(?x AS ?this) }", False),
 ])
 def test_binding_this_is_known_to_select_only_for_plain_patterns(text: str,
                                                                    selects: bool) -> None:
