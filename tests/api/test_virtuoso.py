@@ -116,11 +116,17 @@ def remote_select(server: Virtuoso, query: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def make_backend_client(make_client: Callable[..., TestClient], loaded: Virtuoso
+def backend(loaded: Virtuoso) -> dict[str, str]:
+    """The settings of the remote backend (test_sparql.py's tests ask for them too)."""
+    return {"sparql_endpoint": loaded.sparql}
+
+
+@pytest.fixture(scope="module")
+def make_backend_client(make_client: Callable[..., TestClient], backend: dict[str, str]
                         ) -> Callable[..., TestClient]:
     def make(**overrides: object) -> TestClient:
         overrides.setdefault("query_timeout_ms", SERVICE_TIMEOUT_MS)
-        return make_client(sparql_endpoint=loaded.sparql, **overrides)
+        return make_client(**backend, **overrides)
 
     return make
 
