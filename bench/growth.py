@@ -129,7 +129,8 @@ def over_virtuoso(root: Path, row: dict[str, Any], args: argparse.Namespace
     sys.path.insert(0, str(ROOT / "tests"))
     from stores import virtuoso
 
-    with virtuoso(max_rows=100_000_000, timeout_s=600) as store:
+    row["store_buffers"] = args.virtuoso_buffers
+    with virtuoso(max_rows=100_000_000, timeout_s=600, buffers=args.virtuoso_buffers) as store:
         started = time.perf_counter()
         subprocess.run([str(Path(sys.executable).parent / "digistrat"), "load", "--root",
                         str(root), "-q", "--to", store.graph_store],
@@ -162,6 +163,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, required=True, help="a folder of generate.py")
     parser.add_argument("--virtuoso", action="store_true", help="serve over a fresh "
                         "Virtuoso (Debian's virtuoso-opensource) filled by digistrat load")
+    parser.add_argument("--virtuoso-buffers", type=int, default=10_000, help="Virtuoso's "
+                        "NumberOfBuffers (8 KB pages in memory; the tests' instances: 10000)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--max-seconds", type=float, default=8)

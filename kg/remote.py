@@ -535,12 +535,21 @@ class _StoreLogin(httpx.Auth):
         yield from self._scheme.auth_flow(request)
 
 
+#: The union graph is written as Graph Store Protocol POSTs (a merge into the graph) of whole
+#: graphs, at least this many triples a request, rather than one request as large as the
+#: data (1.9 GB at 10M triples) after a set of every triple in memory. A graph is never
+#: split over two requests: a store renames the blank nodes of each request apart.
+UNION_BATCH = 100_000
+
+
 def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None = None,
                  timeout_s: float = 60.0, user: str | None = None,
                  password: str | None = None, union: bool = True) -> int:
     """PUT every named graph of ``store`` to the Graph Store Protocol endpoint ``url``,
-    then (with ``union``) their union, each triple once, as :data:`UNION_GRAPH`, and last
-    :data:`UNION_COMPLETE_GRAPH` (removed first, so a load stopped halfway leaves none).
+    then (with ``union``) write their union, each triple once, as :data:`UNION_GRAPH`
+    (POSTs of :data:`UNION_BATCH` triples; the store keeps a triple POSTed twice once), and
+    last :data:`UNION_COMPLETE_GRAPH` with the union's count (both removed first, so a load
+    stopped halfway leaves no complete marker).
 
     ``user`` and ``password`` log in when the store asks for it (HTTP 401), by Digest or
     Basic as it asks (Virtuoso: ``…/sparql-graph-crud-auth`` and a user with the role
@@ -551,38 +560,47 @@ def push_dataset(store: Store, url: str, progress: Callable[[str], None] | None 
     with httpx.Client(trust_env=False, timeout=timeout_s, auth=auth) as client:
         if union:  # from here until the union is written again, it is stale
             _send(client, "DELETE", url, UNION_COMPLETE_GRAPH, None, user)
+            _send(client, "DELETE", url, UNION_GRAPH, None, user)
         total = len(store.graphs) + union
-        triples_of_all: set[ox.Triple] = set()
+        batch: list[ox.Triple] = []
         for number, info in enumerate(store.graphs, 1):
             triples = [q.triple for q in store.quads(graph=info.iri)]
-            if union:
-                triples_of_all.update(triples)
             status = _put(client, url, info.iri, triples, user)
             if progress:
                 progress(f"[{number}/{total}] {info.file} -> <{info.iri}> "
                          f"({info.triples} triples, HTTP {status})")
+            if union:
+                batch.extend(triples)
+                if batch and (len(batch) >= UNION_BATCH or number == len(store.graphs)):
+                    _send(client, "POST", url, UNION_GRAPH, _ntriples(batch), user)
+                    batch = []
         if union:
-            status = _put(client, url, UNION_GRAPH, list(triples_of_all), user)
+            distinct = int(next(iter(store.query(
+                "SELECT (COUNT(*) AS ?n) { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }")))["n"].value)
             if progress:
                 progress(f"[{total}/{total}] their union -> <{UNION_GRAPH}> "
-                         f"({len(triples_of_all)} triples, HTTP {status})")
+                         f"({distinct} triples)")
             _put(client, url, UNION_COMPLETE_GRAPH, [ox.Triple(
                 ox.NamedNode(UNION_GRAPH), ox.NamedNode(_VOID_TRIPLES),
-                ox.Literal(len(triples_of_all)))], user)
+                ox.Literal(distinct))], user)
     return len(store.graphs)
 
 
 def _put(client: httpx.Client, url: str, graph: str, triples: list[ox.Triple],
          user: str | None) -> int:
     """PUT one graph; its HTTP status, or BackendError saying why the store refused."""
-    return _send(client, "PUT", url, graph, ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
-                 user)
+    return _send(client, "PUT", url, graph, _ntriples(triples), user)
+
+
+def _ntriples(triples: list[ox.Triple]) -> bytes:
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
 
 
 def _send(client: httpx.Client, method: str, url: str, graph: str, body: bytes | None,
           user: str | None) -> int:
-    """PUT ``body`` as ``graph``, or DELETE it (a graph that is not there is no error); the
-    HTTP status, or BackendError saying why the store refused."""
+    """PUT ``body`` as ``graph``, POST it (add it to the graph), or DELETE the graph (a graph
+    that is not there is no error); the HTTP status, or BackendError saying why the store
+    refused."""
     headers = {"Content-Type": "application/n-triples"} if body is not None else {}
     try:
         response = client.request(method, url, params={"graph": graph}, content=body,

@@ -100,7 +100,7 @@ def isql(port: int, user: str, password: str, statements: tuple[str, ...] | list
 
 
 def virtuoso_ini(directory: Path, http_port: int, isql_port: int, *,
-                 max_rows: int, timeout_s: int) -> str:
+                 max_rows: int, timeout_s: int, buffers: int) -> str:
     """A ``virtuoso.ini`` for a test instance (the settings are explained in
     docs/deploy.md, "Virtuoso")."""
     d = directory
@@ -129,8 +129,8 @@ DirsAllowed          = {d}
 AllowOSCalls         = 0
 MaxClientConnections = 10
 CheckpointInterval   = 60
-NumberOfBuffers      = 10000
-MaxDirtyBuffers      = 6000
+NumberOfBuffers      = {buffers}
+MaxDirtyBuffers      = {buffers * 3 // 5}
 ThreadsPerQuery      = 2
 MaxQueryMem          = 500M
 
@@ -163,12 +163,13 @@ def as_nobody(command: list[str], directory: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def virtuoso(*, max_rows: int = 1_000_000, timeout_s: int = 30,
+def virtuoso(*, max_rows: int = 1_000_000, timeout_s: int = 30, buffers: int = 10_000,
              ready_seconds: float = 90) -> Iterator[Virtuoso]:
     """A fresh Virtuoso on loopback in a temporary directory, for the ``with`` block.
 
     ``max_rows`` and ``timeout_s`` become ``[SPARQL] ResultSetMaxRows`` and
-    ``MaxQueryExecutionTime``."""
+    ``MaxQueryExecutionTime``; ``buffers`` ``[Parameters] NumberOfBuffers`` (8 KB pages held
+    in memory; three fifths of them may be dirty)."""
     require_virtuoso()
     assert VIRTUOSO is not None
     directory = Path(tempfile.mkdtemp(prefix="digistrat-virtuoso-"))
@@ -179,7 +180,7 @@ def virtuoso(*, max_rows: int = 1_000_000, timeout_s: int = 30,
             isql_port = free_port()
         ini = directory / "virtuoso.ini"
         ini.write_text(virtuoso_ini(directory, http_port, isql_port, max_rows=max_rows,
-                                    timeout_s=timeout_s), encoding="utf-8")
+                                    timeout_s=timeout_s, buffers=buffers), encoding="utf-8")
         command = as_nobody([VIRTUOSO, "+foreground", "+configfile", str(ini)], directory)
         base = f"http://127.0.0.1:{http_port}"
         started = time.monotonic()

@@ -98,6 +98,44 @@ def test_a_load_stopped_halfway_leaves_the_graphs_named_one_by_one(
     assert union_sent(loaded) == UNION_GRAPH
 
 
+def test_the_union_is_written_in_batches_of_whole_graphs(
+        loaded: str, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written in many POSTs (a batch of at least 500 triples here), the union holds each
+    triple once, and the blank nodes of a graph still join its triples (a graph is never
+    split: a store renames each request's blank nodes apart)."""
+    joined = ("SELECT (COUNT(*) AS ?n) {{ {graph} {{ ?s ?p ?b . ?b ?q ?o "
+              "FILTER(isBlank(?b)) }} }}")
+
+    def remote_count(text: str) -> int:
+        response = httpx.get(loaded + "/query", trust_env=False, params={"query": text},
+                             headers={"Accept": "application/sparql-results+json"})
+        return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+    posts: list[int] = []
+    real_send = remote_module._send
+
+    def counting_send(client: httpx.Client, method: str, *args: object) -> int:
+        if method == "POST":
+            posts.append(1)
+        return real_send(client, method, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(remote_module, "UNION_BATCH", 500)
+    monkeypatch.setattr(remote_module, "_send", counting_send)
+    try:
+        push_dataset(store, loaded + "/store")
+        distinct = len({q.triple for q in store.ox})
+        assert len(posts) >= 10
+        assert remote_count(f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{UNION_GRAPH}> "
+                            "{ ?s ?p ?o } }") == distinct
+        local = int(next(iter(store.query(joined.format(graph=""))))["n"].value)
+        assert local > 0
+        assert remote_count(joined.format(graph=f"GRAPH <{UNION_GRAPH}>")) == local
+        assert union_sent(loaded) == UNION_GRAPH
+    finally:
+        monkeypatch.undo()
+        push_dataset(store, loaded + "/store")
+
+
 @pytest.fixture(scope="module")
 def remote_client(loaded: str, make_client: Callable[..., TestClient]) -> TestClient:
     return make_client(sparql_endpoint=loaded + "/query", max_result_rows=50)
