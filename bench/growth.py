@@ -19,6 +19,7 @@ Every loop is bounded (--requests, --max-seconds). One JSON object is printed an
     .venv/bin/python bench/growth.py --root /tmp/dsb-10k --out bench/results/growth-10k.json
     .venv/bin/python bench/growth.py --root /tmp/dsb-10k --virtuoso \
         --out bench/results/growth-10k-virtuoso.json
+    .venv/bin/python bench/growth.py --root /tmp/dsb-10k --sparql-endpoint URL  # filled before
 """
 
 from __future__ import annotations
@@ -163,6 +164,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, required=True, help="a folder of generate.py")
     parser.add_argument("--virtuoso", action="store_true", help="serve over a fresh "
                         "Virtuoso (Debian's virtuoso-opensource) filled by digistrat load")
+    parser.add_argument("--sparql-endpoint", metavar="URL", help="serve over this store's "
+                        "query URL, already filled with the folder's data by digistrat load "
+                        "(the store's memory is not measured)")
     parser.add_argument("--virtuoso-buffers", type=int, default=10_000, help="Virtuoso's "
                         "NumberOfBuffers (8 KB pages in memory; the tests' instances: 10000)")
     parser.add_argument("--requests", type=int, default=200)
@@ -175,11 +179,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     manifest = json.loads((args.root / "bench-manifest.json").read_text())
+    label = "Virtuoso" if args.virtuoso else "remote" if args.sparql_endpoint else "in-process"
     row: dict[str, Any] = {
-        "label": "Virtuoso" if args.virtuoso else "in-process",
+        "label": label,
         "data_triples": manifest["data_triples"], "municipalities": manifest["municipalities"]}
     if args.virtuoso:
         over_virtuoso(args.root, row, args)
+    elif args.sparql_endpoint:
+        measure(args.root, ["--sparql-endpoint", args.sparql_endpoint], row, args)
     else:
         measure(args.root, [], row, args)
     text = json.dumps(row, indent=1)

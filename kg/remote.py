@@ -65,6 +65,10 @@ UNION_GRAPH = "https://w3id.org/digistrat/union-graph"
 UNION_COMPLETE_GRAPH = "https://w3id.org/digistrat/union-graph/complete"
 _VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
 
+#: Triples of the project's graphs above which :meth:`RemoteStore.query_in_parts` asks in
+#: parts: an answer of one row per triple stays well under a store's limit on rows.
+PART_TRIPLES = 400_000
+
 #: How deep :meth:`RemoteStore.describe` follows blank nodes (an RDF list needs one level
 #: per member; the longest in the project, an ``sh:in`` of seven members, needs 7).
 CLOSURE_DEPTH = 10
@@ -334,12 +338,17 @@ class RemoteEndpoint:
         self._narrow(request, has_graph=bool(reply.get("has_graph", True)))
 
     def read_request(self, text: str, *, union: bool = True,
-                     info: QueryInfo | None = None) -> QueryRequest:
+                     info: QueryInfo | None = None,
+                     default_graphs: list[str] | None = None) -> QueryRequest:
         """The request of one of the service's own reads (:meth:`run_query`); ``info``: what
-        :func:`inspect_query` found in ``text``, if the caller has it."""
+        :func:`inspect_query` found in ``text``, if the caller has it; ``default_graphs``:
+        the default graph, when not the union (no named graphs then)."""
         info = info or inspect_query(text)
         request = QueryRequest(text, results_format="json", rdf_format="ntriples",
-                               max_rows=10**12, has_dataset=info.has_dataset or not union)
+                               max_rows=10**12, has_dataset=info.has_dataset or not union
+                               or default_graphs is not None)
+        if default_graphs is not None:
+            request.default_graphs, request.named_graphs = default_graphs, []
         self._narrow(request, has_graph=info.has_graph)
         return request
 
@@ -352,15 +361,18 @@ class RemoteEndpoint:
             request.default_graphs = [self.union_graph] if self.union_graph else self.graphs
             request.named_graphs = []
 
-    def run_query(self, text: str, *, union: bool = True) -> QueryOutcome:
+    def run_query(self, text: str, *, union: bool = True,
+                  default_graphs: list[str] | None = None) -> QueryOutcome:
         """The :func:`kg.sparql.run_query` contract on the remote endpoint, for the service's
         own reads (no row cap; :attr:`read_timeout_s`).
 
         With ``union`` the default graph is the union of :attr:`graphs` (and they are the
         named graphs, for ``GRAPH`` patterns); without it no protocol dataset is sent, and
-        the query sees the remote store's own dataset."""
+        the query sees the remote store's own dataset. ``default_graphs`` names the default
+        graph instead (and no named graphs)."""
         info = inspect_query(text)
-        request = self.read_request(text, union=union, info=info)
+        request = self.read_request(text, union=union, info=info,
+                                    default_graphs=default_graphs)
         form = info.form
         try:
             answer = self.run_sync(request, self.read_timeout_s)
@@ -481,6 +493,26 @@ class RemoteStore(GraphReading):
             f"CONSTRUCT {{ {' '.join(template)} }} WHERE {{ "
             f"VALUES ?s {{ {' '.join(subjects)} }} ?s ?p ?o {where}}}")
         return triples
+
+    def query_in_parts(self, text: str) -> Iterator[Any]:
+        """The answer of :meth:`query` in parts, for a query each of whose solutions stands
+        in one named graph (see :meth:`kg.store.GraphReading.query_in_parts`): when the
+        project's graphs hold more than :data:`PART_TRIPLES` triples, one query per batch of
+        graphs of about that many triples, each batch the default graph. A store limits the
+        rows of one answer (Virtuoso to 2^20, whatever its ``ResultSetMaxRows`` says), and
+        the search index reads more than that at 10M triples."""
+        graphs = self.graphs
+        if sum(g.triples for g in graphs) <= PART_TRIPLES:
+            yield self.query(text)
+            return
+        batch: list[str] = []
+        size = 0
+        for number, info in enumerate(graphs, 1):
+            batch.append(info.iri)
+            size += info.triples
+            if size >= PART_TRIPLES or number == len(graphs):
+                yield self.remote.run_query(text, default_graphs=batch).result
+                batch, size = [], 0
 
     def _select(self, text: str, *, union: bool = True) -> list[Any]:
         return list(self.query(text, union=union))

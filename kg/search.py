@@ -1,7 +1,8 @@
 """Full-text search over the graph: an SQLite FTS5 index, built from the store at start-up.
 
-The index is read from the store only through :func:`kg.views.common.select`, so it is built
-the same way over the embedded store and over a remote endpoint. SQLite ships with Python:
+The index is read from the store only through :func:`kg.views.common.select_in_parts` and
+:func:`kg.views.common.labels`, so it is built the same way over the embedded store and over a
+remote endpoint (which asks in parts when the graph is large). SQLite ships with Python:
 no search server.
 
 What is indexed: municipalities, strategies, strategy elements, goals and measures (goals,
@@ -47,7 +48,7 @@ import pyoxigraph as ox
 from kg.errors import KGError
 from kg.i18n import LANGUAGES
 from kg.store import Store
-from kg.views.common import DCT, ORG, SKOS, labels, pick, select
+from kg.views.common import DCT, ORG, SKOS, labels, pick, select_in_parts
 
 DS = "https://w3id.org/digistrat/ontology#"
 ELI = "http://data.europa.eu/eli/ontology#"
@@ -505,8 +506,8 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 1. the resources of each kind and their classes
     kinds: dict[str, str] = {}
     classes: dict[str, set[str]] = defaultdict(set)
-    for row in select(store, f"""SELECT ?x ?c WHERE {{ VALUES ?c {{ {_values(kind_of_class)} }}
-            ?x a ?c FILTER(isIRI(?x)) }}"""):
+    for row in select_in_parts(store, f"""SELECT ?x ?c WHERE {{
+            VALUES ?c {{ {_values(kind_of_class)} }} ?x a ?c FILTER(isIRI(?x)) }}"""):
         x, c = row["x"].value, row["c"].value
         classes[x].add(c)
         kind = kind_of_class[c]
@@ -516,7 +517,7 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 2. their names and texts
     label_values: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     props = (*NAME_PROPERTIES, *TEXT_PROPERTIES, DS + "localDesignation")
-    for row in select(store, f"""SELECT ?x ?p ?l WHERE {{ VALUES ?p {{ {_values(props)} }}
+    for row in select_in_parts(store, f"""SELECT ?x ?p ?l WHERE {{ VALUES ?p {{ {_values(props)} }}
             ?x ?p ?l FILTER(isIRI(?x) && isLiteral(?l)) }}"""):
         doc = docs.get(row["x"].value)
         found = _literal(row["l"])
@@ -546,10 +547,12 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
         pairs = sorted(zip(doc.body, doc.body_lang, strict=True))
         doc.body, doc.body_lang = [t for t, _ in pairs], [lang for _, lang in pairs]
     # 3. what each is (a concept or a class)
-    types: dict[str, str] = {}
-    for row in select(store, f"""SELECT ?x ?t WHERE {{ VALUES ?p {{ {_values(TYPE_PROPERTIES)} }}
-            ?x ?p ?t FILTER(isIRI(?x) && isIRI(?t)) }} ORDER BY ?x ?t"""):
-        types.setdefault(row["x"].value, row["t"].value)
+    types: dict[str, str] = {}  # the least, as IRIs sort
+    for row in select_in_parts(store, f"""SELECT ?x ?t WHERE {{
+            VALUES ?p {{ {_values(TYPE_PROPERTIES)} }} ?x ?p ?t
+            FILTER(isIRI(?x) && isIRI(?t)) }}"""):
+        x, t = row["x"].value, row["t"].value
+        types[x] = min(types.get(x, t), t)
     general = {DS + "StrategyElement", ORG + "Organization"}
     for x, doc in docs.items():
         specific = sorted(c for c in classes[x] if kind_of_class.get(c) == doc.kind)
@@ -560,7 +563,7 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     parents: dict[str, list[str]] = defaultdict(list)
     up = _values(p for p, down in UP_LINKS if not down)
     down = _values(p for p, down in UP_LINKS if down)
-    for row in select(store, f"""SELECT ?c ?o WHERE {{
+    for row in select_in_parts(store, f"""SELECT ?c ?o WHERE {{
             {{ VALUES ?p {{ {up} }} ?c ?p ?o }} UNION {{ VALUES ?p {{ {down} }} ?o ?p ?c }}
             FILTER(isIRI(?c) && isIRI(?o)) }}"""):
         parents[row["c"].value].append(row["o"].value)
@@ -574,7 +577,8 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 5. quotes
     quotes: list[Doc] = []
     seen: set[tuple[str, str]] = set()
-    for row in select(store, """SELECT ?h ?q ?src WHERE { ?h ds:evidence ?e . ?e ds:quote ?q
+    for row in select_in_parts(store, """SELECT ?h ?q ?src WHERE {
+            ?h ds:evidence ?e . ?e ds:quote ?q
             OPTIONAL { ?e dct:source ?src FILTER(isIRI(?src)) } FILTER(isIRI(?h)) }"""):
         holder, found = row["h"].value, _literal(row["q"])
         if found is None or (holder, found[0]) in seen:

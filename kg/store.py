@@ -8,7 +8,7 @@ import os
 import shutil
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -246,6 +246,14 @@ class Store(GraphReading):
         confined workers); the default graph is the union of all graphs unless ``union`` is
         False. The result read to the end (:func:`read_result`)."""
         return read_result(self.ox.query(text, use_default_graph_as_union=union))
+
+    def query_in_parts(self, text: str) -> Iterator[Any]:
+        """The answer of ``query(text)`` over the union, in parts that together give its
+        solutions (a solution may come in two parts; :func:`kg.views.common.select_in_parts`
+        drops the repeat). Only for queries each of whose solutions stands in one named graph:
+        single triple patterns, or triples joined through blank nodes (a blank node never
+        crosses files), and no ``GRAPH`` pattern. One part here; a remote store may split."""
+        yield self.query(text)
 
     def describe(self, subjects: list[str]) -> list[ox.Triple]:
         """The triples of ``subjects`` (SPARQL terms, ``<iri>``) with the closure over

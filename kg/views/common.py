@@ -54,6 +54,22 @@ def select(store: Store, text: str) -> list[dict[str, Term]]:
     return [{n: s[n] for n in names if s[n] is not None} for s in result]
 
 
+def select_in_parts(store: Store, text: str) -> list[dict[str, Term]]:
+    """:func:`select` for a query each of whose solutions stands in one named graph (one
+    triple pattern, or triples joined through blank nodes; no ``GRAPH`` pattern), asked in the
+    parts the store chooses (:meth:`kg.remote.RemoteStore.query_in_parts`). A solution found
+    in an earlier part (a triple in two graphs) is not repeated."""
+    rows: list[dict[str, Term]] = []
+    earlier: set[tuple[tuple[str, Term], ...]] = set()
+    for result in store.query_in_parts(_PROLOGUE + text):
+        names = [v.value for v in result.variables]
+        part = [{n: s[n] for n in names if s[n] is not None} for s in result]
+        keys = [tuple(row.items()) for row in part]
+        rows.extend(row for row, key in zip(part, keys, strict=True) if key not in earlier)
+        earlier.update(keys)
+    return rows
+
+
 def construct(store: Store, text: str) -> list[ox.Triple]:
     """The triples of a CONSTRUCT or DESCRIBE query, without duplicates, in a stable order."""
     return ordered(_run(store, text))

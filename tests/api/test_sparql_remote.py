@@ -27,6 +27,7 @@ from kg.remote import (
     RemoteStore,
     push_dataset,
 )
+from kg.search import _collect as collect_search_rows
 from kg.sparql import run_query
 from kg.store import Store
 
@@ -134,6 +135,36 @@ def test_the_union_is_written_in_batches_of_whole_graphs(
     finally:
         monkeypatch.undo()
         push_dataset(store, loaded + "/store")
+
+
+def search_rows_in_parts(query_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
+                         ) -> None:
+    """The search index's rows read from the store at ``query_url`` in parts (batches of
+    graphs of 2,000 triples, as at 10M triples under a store's row limit) are those read in
+    process at once."""
+    asked: list[int] = []
+    real_run_query = RemoteEndpoint.run_query
+
+    def counting(self: RemoteEndpoint, text: str, **kwargs: object) -> object:
+        if kwargs.get("default_graphs") is not None:
+            asked.append(len(kwargs["default_graphs"]))  # type: ignore[arg-type]
+        return real_run_query(self, text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(remote_module, "PART_TRIPLES", 2_000)
+    monkeypatch.setattr(RemoteEndpoint, "run_query", counting)
+    remote = RemoteStore(RemoteEndpoint(query_url), store.project)
+    try:
+        assert collect_search_rows(remote) == collect_search_rows(store)
+    finally:
+        remote.remote.close()
+    triples = sum(g.triples for g in store.graphs)
+    assert len(asked) >= 5 * (triples // 2_000) // 2  # five reads, each in parts
+    assert sum(asked) % len(store.graphs) == 0  # every graph in one part of each read
+
+
+def test_the_search_index_reads_in_parts(loaded: str, store: Store,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    search_rows_in_parts(loaded + "/query", store, monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import pyoxigraph as ox
 import pytest
 import test_conformance
 import test_sparql
+import test_sparql_remote
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from stores import Virtuoso, virtuoso
@@ -165,6 +166,13 @@ def test_the_suites_were_imported() -> None:
 
 
 # --- loading ------------------------------------------------------------------------------------
+
+
+def test_the_search_index_reads_in_parts(loaded: Virtuoso, store: Store,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 10M triples the search index's reads pass Virtuoso's 2^20 rows an answer (whatever
+    ResultSetMaxRows says): they are asked in batches of graphs."""
+    test_sparql_remote.search_rows_in_parts(loaded.sparql, store, monkeypatch)
 
 
 def test_load_fills_every_named_graph(loaded: Virtuoso, store: Store) -> None:
