@@ -65,9 +65,22 @@ UNION_GRAPH = "https://w3id.org/digistrat/union-graph"
 UNION_COMPLETE_GRAPH = "https://w3id.org/digistrat/union-graph/complete"
 _VOID_TRIPLES = "http://rdfs.org/ns/void#triples"
 
-#: Triples of the project's graphs above which :meth:`RemoteStore.query_in_parts` asks in
-#: parts: an answer of one row per triple stays well under a store's limit on rows.
-PART_TRIPLES = 400_000
+#: How many parts :meth:`RemoteStore.query_in_parts` asks first, and at most.
+FIRST_PARTS = 1
+MOST_PARTS = 256
+
+
+def part_filter(key: str, number: int, parts: int) -> str:
+    """A FILTER that keeps part ``number`` of ``parts`` (a power of two, at most 256) of the
+    solutions, by the first hex digits of the MD5 digest of ``?key`` (every part when
+    ``parts`` is 1)."""
+    if parts == 1:
+        return ""
+    digits = 1 if parts <= 16 else 2
+    prefixes = [format(n, f"0{digits}x") for n in range(16**digits)]
+    size = len(prefixes) // parts
+    chosen = ", ".join(f'"{p}"' for p in prefixes[number * size:(number + 1) * size])
+    return f"FILTER(SUBSTR(MD5(STR(?{key})), 1, {digits}) IN ({chosen}))"
 
 #: How deep :meth:`RemoteStore.describe` follows blank nodes (an RDF list needs one level
 #: per member; the longest in the project, an ``sh:in`` of seven members, needs 7).
@@ -338,17 +351,12 @@ class RemoteEndpoint:
         self._narrow(request, has_graph=bool(reply.get("has_graph", True)))
 
     def read_request(self, text: str, *, union: bool = True,
-                     info: QueryInfo | None = None,
-                     default_graphs: list[str] | None = None) -> QueryRequest:
+                     info: QueryInfo | None = None) -> QueryRequest:
         """The request of one of the service's own reads (:meth:`run_query`); ``info``: what
-        :func:`inspect_query` found in ``text``, if the caller has it; ``default_graphs``:
-        the default graph, when not the union (no named graphs then)."""
+        :func:`inspect_query` found in ``text``, if the caller has it."""
         info = info or inspect_query(text)
         request = QueryRequest(text, results_format="json", rdf_format="ntriples",
-                               max_rows=10**12, has_dataset=info.has_dataset or not union
-                               or default_graphs is not None)
-        if default_graphs is not None:
-            request.default_graphs, request.named_graphs = default_graphs, []
+                               max_rows=10**12, has_dataset=info.has_dataset or not union)
         self._narrow(request, has_graph=info.has_graph)
         return request
 
@@ -361,18 +369,16 @@ class RemoteEndpoint:
             request.default_graphs = [self.union_graph] if self.union_graph else self.graphs
             request.named_graphs = []
 
-    def run_query(self, text: str, *, union: bool = True,
-                  default_graphs: list[str] | None = None) -> QueryOutcome:
+    def run_query(self, text: str, *, union: bool = True) -> QueryOutcome:
         """The :func:`kg.sparql.run_query` contract on the remote endpoint, for the service's
         own reads (no row cap; :attr:`read_timeout_s`).
 
         With ``union`` the default graph is the union of :attr:`graphs` (and they are the
         named graphs, for ``GRAPH`` patterns); without it no protocol dataset is sent, and
-        the query sees the remote store's own dataset. ``default_graphs`` names the default
-        graph instead (and no named graphs)."""
+        the query sees the remote store's own dataset. An answer the store cut at its own
+        row limit raises :class:`RowLimitError`."""
         info = inspect_query(text)
-        request = self.read_request(text, union=union, info=info,
-                                    default_graphs=default_graphs)
+        request = self.read_request(text, union=union, info=info)
         form = info.form
         try:
             answer = self.run_sync(request, self.read_timeout_s)
@@ -384,7 +390,7 @@ class RemoteEndpoint:
             err.__cause__ = err.__context__ = None
             raise err.with_traceback(None) from None
         if answer.truncated:  # a page, table or index built from it would miss rows
-            raise BackendError(
+            raise RowLimitError(
                 f"the SPARQL store cut an answer at {answer.rows:,} rows (its own limit on "
                 "result rows, e.g. Virtuoso's ResultSetMaxRows); raise that limit above the "
                 "largest answer the pages need (docs/deploy.md)")
@@ -422,6 +428,10 @@ def check_query(header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
         return reply, b""
     info = inspect_query(text)
     return {"ok": True, "has_dataset": info.has_dataset, "has_graph": info.has_graph}, b""
+
+
+class RowLimitError(BackendError):
+    """The store cut an answer of the service's own reads at its own limit on rows."""
 
 
 class RemoteStore(GraphReading):
@@ -494,25 +504,23 @@ class RemoteStore(GraphReading):
             f"VALUES ?s {{ {' '.join(subjects)} }} ?s ?p ?o {where}}}")
         return triples
 
-    def query_in_parts(self, text: str) -> Iterator[Any]:
-        """The answer of :meth:`query` in parts, for a query each of whose solutions stands
-        in one named graph (see :meth:`kg.store.GraphReading.query_in_parts`): when the
-        project's graphs hold more than :data:`PART_TRIPLES` triples, one query per batch of
-        graphs of about that many triples, each batch the default graph. A store limits the
-        rows of one answer (Virtuoso to 2^20, whatever its ``ResultSetMaxRows`` says), and
-        the search index reads more than that at 10M triples."""
-        graphs = self.graphs
-        if sum(g.triples for g in graphs) <= PART_TRIPLES:
-            yield self.query(text)
-            return
-        batch: list[str] = []
-        size = 0
-        for number, info in enumerate(graphs, 1):
-            batch.append(info.iri)
-            size += info.triples
-            if size >= PART_TRIPLES or number == len(graphs):
-                yield self.remote.run_query(text, default_graphs=batch).result
-                batch, size = [], 0
+    def query_in_parts(self, text_of_part: Callable[[str], str], key: str) -> list[Any]:
+        """The answers that together answer one query (see
+        :meth:`kg.store.Store.query_in_parts`). Asked whole first; when the store cuts the
+        answer at its own row limit (Virtuoso answers at most 2^20 rows over HTTP, whatever
+        its ``ResultSetMaxRows`` says), asked again in twice as many parts, up to
+        :data:`MOST_PARTS`: part i of n keeps the solutions whose ``?key`` has an MD5 digest
+        starting with one of the n-th group of hex prefixes, so each solution is in exactly
+        one part, and each part costs the store one pass."""
+        parts = FIRST_PARTS
+        while True:
+            try:
+                return [self.query(text_of_part(part_filter(key, number, parts)))
+                        for number in range(parts)]
+            except RowLimitError:
+                if parts >= MOST_PARTS:
+                    raise
+                parts *= 2
 
     def _select(self, text: str, *, union: bool = True) -> list[Any]:
         return list(self.query(text, union=union))

@@ -2,8 +2,8 @@
 
 The index is read from the store only through :func:`kg.views.common.select_in_parts` and
 :func:`kg.views.common.labels`, so it is built the same way over the embedded store and over a
-remote endpoint (which asks in parts when the graph is large). SQLite ships with Python:
-no search server.
+remote endpoint (which asks in parts when an answer is too large for the store). SQLite
+ships with Python: no search server.
 
 What is indexed: municipalities, strategies, strategy elements, goals and measures (goals,
 objectives, indicators, measures, projects), decisions, governing bodies and organisations,
@@ -506,8 +506,8 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 1. the resources of each kind and their classes
     kinds: dict[str, str] = {}
     classes: dict[str, set[str]] = defaultdict(set)
-    for row in select_in_parts(store, f"""SELECT ?x ?c WHERE {{
-            VALUES ?c {{ {_values(kind_of_class)} }} ?x a ?c FILTER(isIRI(?x)) }}"""):
+    for row in select_in_parts(store, "?x ?c", f"""VALUES ?c {{ {_values(kind_of_class)} }}
+            ?x a ?c FILTER(isIRI(?x))""", key="x"):
         x, c = row["x"].value, row["c"].value
         classes[x].add(c)
         kind = kind_of_class[c]
@@ -517,8 +517,8 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 2. their names and texts
     label_values: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     props = (*NAME_PROPERTIES, *TEXT_PROPERTIES, DS + "localDesignation")
-    for row in select_in_parts(store, f"""SELECT ?x ?p ?l WHERE {{ VALUES ?p {{ {_values(props)} }}
-            ?x ?p ?l FILTER(isIRI(?x) && isLiteral(?l)) }}"""):
+    for row in select_in_parts(store, "?x ?p ?l", f"""VALUES ?p {{ {_values(props)} }}
+            ?x ?p ?l FILTER(isIRI(?x) && isLiteral(?l))""", key="x"):
         doc = docs.get(row["x"].value)
         found = _literal(row["l"])
         if doc is None or found is None:
@@ -548,9 +548,8 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
         doc.body, doc.body_lang = [t for t, _ in pairs], [lang for _, lang in pairs]
     # 3. what each is (a concept or a class)
     types: dict[str, str] = {}  # the least, as IRIs sort
-    for row in select_in_parts(store, f"""SELECT ?x ?t WHERE {{
-            VALUES ?p {{ {_values(TYPE_PROPERTIES)} }} ?x ?p ?t
-            FILTER(isIRI(?x) && isIRI(?t)) }}"""):
+    for row in select_in_parts(store, "?x ?t", f"""VALUES ?p {{ {_values(TYPE_PROPERTIES)} }}
+            ?x ?p ?t FILTER(isIRI(?x) && isIRI(?t))""", key="x"):
         x, t = row["x"].value, row["t"].value
         types[x] = min(types.get(x, t), t)
     general = {DS + "StrategyElement", ORG + "Organization"}
@@ -563,9 +562,9 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     parents: dict[str, list[str]] = defaultdict(list)
     up = _values(p for p, down in UP_LINKS if not down)
     down = _values(p for p, down in UP_LINKS if down)
-    for row in select_in_parts(store, f"""SELECT ?c ?o WHERE {{
+    for row in select_in_parts(store, "?c ?o", f"""
             {{ VALUES ?p {{ {up} }} ?c ?p ?o }} UNION {{ VALUES ?p {{ {down} }} ?o ?p ?c }}
-            FILTER(isIRI(?c) && isIRI(?o)) }}"""):
+            FILTER(isIRI(?c) && isIRI(?o))""", key="c"):
         parents[row["c"].value].append(row["o"].value)
     for values in parents.values():
         values.sort()
@@ -577,9 +576,8 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 5. quotes
     quotes: list[Doc] = []
     seen: set[tuple[str, str]] = set()
-    for row in select_in_parts(store, """SELECT ?h ?q ?src WHERE {
-            ?h ds:evidence ?e . ?e ds:quote ?q
-            OPTIONAL { ?e dct:source ?src FILTER(isIRI(?src)) } FILTER(isIRI(?h)) }"""):
+    for row in select_in_parts(store, "?h ?q ?src", """?h ds:evidence ?e . ?e ds:quote ?q
+            OPTIONAL { ?e dct:source ?src FILTER(isIRI(?src)) } FILTER(isIRI(?h))""", key="h"):
         holder, found = row["h"].value, _literal(row["q"])
         if found is None or (holder, found[0]) in seen:
             continue

@@ -8,7 +8,7 @@ import os
 import shutil
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -247,13 +247,12 @@ class Store(GraphReading):
         False. The result read to the end (:func:`read_result`)."""
         return read_result(self.ox.query(text, use_default_graph_as_union=union))
 
-    def query_in_parts(self, text: str) -> Iterator[Any]:
-        """The answer of ``query(text)`` over the union, in parts that together give its
-        solutions (a solution may come in two parts; :func:`kg.views.common.select_in_parts`
-        drops the repeat). Only for queries each of whose solutions stands in one named graph:
-        single triple patterns, or triples joined through blank nodes (a blank node never
-        crosses files), and no ``GRAPH`` pattern. One part here; a remote store may split."""
-        yield self.query(text)
+    def query_in_parts(self, text_of_part: Callable[[str], str], key: str) -> list[Any]:
+        """The answers that together answer the query ``text_of_part("")``, for a query too
+        large for one answer of a remote store (:meth:`kg.remote.RemoteStore.query_in_parts`,
+        which puts a FILTER on ``?key`` into each part; ``?key`` must be bound in every
+        solution). Here one part: the whole answer."""
+        return [self.query(text_of_part(""))]
 
     def describe(self, subjects: list[str]) -> list[ox.Triple]:
         """The triples of ``subjects`` (SPARQL terms, ``<iri>``) with the closure over

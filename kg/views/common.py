@@ -54,19 +54,17 @@ def select(store: Store, text: str) -> list[dict[str, Term]]:
     return [{n: s[n] for n in names if s[n] is not None} for s in result]
 
 
-def select_in_parts(store: Store, text: str) -> list[dict[str, Term]]:
-    """:func:`select` for a query each of whose solutions stands in one named graph (one
-    triple pattern, or triples joined through blank nodes; no ``GRAPH`` pattern), asked in the
-    parts the store chooses (:meth:`kg.remote.RemoteStore.query_in_parts`). A solution found
-    in an earlier part (a triple in two graphs) is not repeated."""
+def select_in_parts(store: Store, projection: str, where: str, key: str
+                    ) -> list[dict[str, Term]]:
+    """:func:`select` of ``SELECT projection WHERE { where }`` for an answer that may be too
+    large for one answer of a remote store: asked in the parts the store needs
+    (:meth:`kg.remote.RemoteStore.query_in_parts`), each a FILTER on ``?key``, which must be
+    bound in every solution. The rows of all parts, part after part."""
     rows: list[dict[str, Term]] = []
-    earlier: set[tuple[tuple[str, Term], ...]] = set()
-    for result in store.query_in_parts(_PROLOGUE + text):
+    for result in store.query_in_parts(
+            lambda part: f"{_PROLOGUE}SELECT {projection} WHERE {{ {where}\n{part} }}", key):
         names = [v.value for v in result.variables]
-        part = [{n: s[n] for n in names if s[n] is not None} for s in result]
-        keys = [tuple(row.items()) for row in part]
-        rows.extend(row for row, key in zip(part, keys, strict=True) if key not in earlier)
-        earlier.update(keys)
+        rows.extend({n: s[n] for n in names if s[n] is not None} for s in result)
     return rows
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -137,34 +138,37 @@ def test_the_union_is_written_in_batches_of_whole_graphs(
         push_dataset(store, loaded + "/store")
 
 
-def search_rows_in_parts(query_url: str, store: Store, monkeypatch: pytest.MonkeyPatch
-                         ) -> None:
-    """The search index's rows read from the store at ``query_url`` in parts (batches of
-    graphs of 2,000 triples, as at 10M triples under a store's row limit) are those read in
-    process at once."""
-    asked: list[int] = []
-    real_run_query = RemoteEndpoint.run_query
+def test_the_search_index_reads_in_parts(loaded: str, store: Store,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked in 8 parts (a FILTER on the MD5 digest of a key), the search index's reads give
+    the rows read in process at once: each row in exactly one part."""
+    asked: list[str] = []
+    real_query = RemoteStore.query
 
-    def counting(self: RemoteEndpoint, text: str, **kwargs: object) -> object:
-        if kwargs.get("default_graphs") is not None:
-            asked.append(len(kwargs["default_graphs"]))  # type: ignore[arg-type]
-        return real_run_query(self, text, **kwargs)  # type: ignore[arg-type]
+    def recording(self: RemoteStore, text: str, **kwargs: bool) -> object:
+        asked.append(text)
+        return real_query(self, text, **kwargs)
 
-    monkeypatch.setattr(remote_module, "PART_TRIPLES", 2_000)
-    monkeypatch.setattr(RemoteEndpoint, "run_query", counting)
-    remote = RemoteStore(RemoteEndpoint(query_url), store.project)
+    monkeypatch.setattr(remote_module, "FIRST_PARTS", 8)
+    monkeypatch.setattr(RemoteStore, "query", recording)
+    remote = RemoteStore(RemoteEndpoint(loaded + "/query"), store.project)
     try:
         assert collect_search_rows(remote) == collect_search_rows(store)
     finally:
         remote.remote.close()
-    triples = sum(g.triples for g in store.graphs)
-    assert len(asked) >= 5 * (triples // 2_000) // 2  # five reads, each in parts
-    assert sum(asked) % len(store.graphs) == 0  # every graph in one part of each read
+    assert sum("MD5(STR(" in text for text in asked) == 5 * 8  # five reads, eight parts
 
 
-def test_the_search_index_reads_in_parts(loaded: str, store: Store,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    search_rows_in_parts(loaded + "/query", store, monkeypatch)
+def test_a_part_filter_splits_by_digest() -> None:
+    """Parts of 2 and 32: the hex prefixes of every part together are every prefix, once."""
+    for parts, digits in ((2, 1), (32, 2)):
+        seen: list[str] = []
+        for number in range(parts):
+            text = remote_module.part_filter("x", number, parts)
+            assert text.startswith(f"FILTER(SUBSTR(MD5(STR(?x)), 1, {digits}) IN (")
+            seen += re.findall(r'"([0-9a-f]+)"', text)
+        assert sorted(seen) == [format(n, f"0{digits}x") for n in range(16**digits)]
+    assert remote_module.part_filter("x", 0, 1) == ""
 
 
 @pytest.fixture(scope="module")
