@@ -168,11 +168,20 @@ def test_the_suites_were_imported() -> None:
 # --- loading ------------------------------------------------------------------------------------
 
 
-def test_the_search_index_reads_in_parts(store: Store) -> None:
+def test_the_search_index_reads_in_parts(store: Store, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
     """A Virtuoso that answers at most 1,000 rows (as it answers at most 2^20 over HTTP,
     whatever ResultSetMaxRows says: at 10M triples the search index's reads are larger): the
     index's reads are asked again in more parts until none is cut, and give the rows read in
     process at once."""
+    asked: list[str] = []
+    real_query = RemoteStore.query
+
+    def recording(self: RemoteStore, text: str, **kwargs: bool) -> object:
+        asked.append(text)
+        return real_query(self, text, **kwargs)
+
+    monkeypatch.setattr(RemoteStore, "query", recording)
     with virtuoso(max_rows=1000) as small:
         push_dataset(store, small.graph_store, user=small.loader_user,
                      password=small.loader_password)
@@ -181,6 +190,7 @@ def test_the_search_index_reads_in_parts(store: Store) -> None:
             assert collect_search_rows(remote) == collect_search_rows(store)
         finally:
             remote.remote.close()
+    assert any("MD5(STR(" in text for text in asked)  # the store did cut, parts were asked
 
 
 def test_load_fills_every_named_graph(loaded: Virtuoso, store: Store) -> None:
