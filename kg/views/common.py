@@ -49,7 +49,10 @@ def _run(store: Store, text: str) -> Any:
 
 def select(store: Store, text: str) -> list[dict[str, Term]]:
     """The solutions of a SELECT query as dicts of the bound variables."""
-    result = _run(store, text)
+    return _rows(_run(store, text))
+
+
+def _rows(result: Any) -> list[dict[str, Term]]:
     names = [v.value for v in result.variables]
     return [{n: s[n] for n in names if s[n] is not None} for s in result]
 
@@ -60,12 +63,9 @@ def select_in_parts(store: Store, projection: str, where: str, key: str
     large for one answer of a remote store: asked in the parts the store needs
     (:meth:`kg.remote.RemoteStore.query_in_parts`), each a FILTER on ``?key``, which must be
     bound in every solution. The rows of all parts, part after part."""
-    rows: list[dict[str, Term]] = []
-    for result in store.query_in_parts(
-            lambda part: f"{_PROLOGUE}SELECT {projection} WHERE {{ {where}\n{part} }}", key):
-        names = [v.value for v in result.variables]
-        rows.extend({n: s[n] for n in names if s[n] is not None} for s in result)
-    return rows
+    return [row for result in store.query_in_parts(
+        lambda part: f"{_PROLOGUE}SELECT {projection} WHERE {{ {where}\n{part} }}", key)
+        for row in _rows(result)]
 
 
 def construct(store: Store, text: str) -> list[ox.Triple]:
