@@ -472,15 +472,17 @@ class _Walk:
         return set(cost)
 
 
-def neighbourhood(store: Store, scope: ReadScope, seeds: set[str]) -> Neighbourhood:
+def neighbourhood(store: Store, scope: ReadScope, seeds: set[str], *,
+                  limit: int | None = None) -> Neighbourhood:
     """The resources whose verdict the seeds may change (with the blank nodes they hold),
-    and the data their shapes read. Raises TooFarError when either covers more than half the
-    data's resources."""
-    graphs = " ".join(f"<{iri}>" for iri in store.graph_iris("data"))
-    rows = store.query("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { VALUES ?g { " + graphs
-                       + " } GRAPH ?g { ?s ?p ?o } }", union=False)
-    subjects = int(rows[0]["n"].value) if rows else 0
-    walk = _Walk(store, scope, max(1, int(subjects * REACH_LIMIT_SHARE)))
+    and the data their shapes read. Raises TooFarError when either covers more than
+    ``limit`` resources (default: half the data's)."""
+    if limit is None:
+        graphs = " ".join(f"<{iri}>" for iri in store.graph_iris("data"))
+        rows = store.query("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { VALUES ?g { " + graphs
+                           + " } GRAPH ?g { ?s ?p ?o } }", union=False)
+        limit = int((int(rows[0]["n"].value) if rows else 0) * REACH_LIMIT_SHARE)
+    walk = _Walk(store, scope, max(1, limit))
     focus = walk.reach([ox.NamedNode(iri) for iri in seeds], towards_readers=True)
     focus |= walk.held_blank_nodes(focus)
     # one step further than the shapes read, for the types and blank nodes at the edge

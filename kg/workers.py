@@ -19,7 +19,8 @@ and replaced; a dead or stopped zygote is replaced too. Requests beyond the busy
 wait in a bounded queue; past it the pool answers "busy" at once. Pools are owned by whoever
 starts them (the app's lifespan, a CLI command) and closed explicitly.
 
-:func:`run_once` runs one task in a single confined child, for commands that need one.
+:func:`run_once` runs one task in a single confined child, for commands that need one;
+:func:`run_each` runs several so, a few at a time.
 
 Frames on every socket: 4-byte header length, 4-byte body length, a JSON header, the body.
 """
@@ -31,12 +32,13 @@ import contextlib
 import gc
 import json
 import os
+import select
 import signal
 import socket
 import struct
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -753,6 +755,52 @@ def run_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
     Raises WorkerTimeoutError past ``timeout_s`` (the child is killed) and
     WorkerCrashedError when it dies first.
     """
+    return run_each(prepare, [(header, body)], timeout_s=timeout_s, memory_mb=memory_mb,
+                    network=network)[0]
+
+
+def run_each(prepare: Prepare, tasks: Sequence[tuple[Header, bytes]], *, timeout_s: float,
+             at_once: int = 1, memory_mb: int | None = None, network: bool = False,
+             stop_at: Callable[[Header], bool] | None = None) -> list[tuple[Header, bytes]]:
+    """Run each task in a confined child process of its own, as :func:`run_once` does, at
+    most ``at_once`` at a time; the replies in the tasks' order. A reply for which
+    ``stop_at`` is true stops the tasks still running or waiting, and is all that is returned.
+
+    The children are forked by the calling thread, one after another as others finish. A
+    task past ``timeout_s`` raises WorkerTimeoutError, a child that dies first
+    WorkerCrashedError; either way every child still running is killed.
+    """
+    replies: dict[int, tuple[Header, bytes]] = {}
+    waiting = deque(enumerate(tasks))
+    running: dict[socket.socket, tuple[int, int, float]] = {}  # socket: task, pid, deadline
+    try:
+        while waiting or running:
+            while waiting and len(running) < max(1, at_once):
+                index, (header, body) = waiting.popleft()
+                sock, pid = _fork_task(prepare, header, body, memory_mb, network)
+                running[sock] = (index, pid, time.monotonic() + timeout_s)
+            soonest = min(deadline for _, _, deadline in running.values())
+            ready, _, _ = select.select(list(running), [], [],
+                                        max(0.0, soonest - time.monotonic()))
+            if not ready:
+                raise WorkerTimeoutError(f"a task ran longer than {timeout_s:.0f} s and was "
+                                         "stopped")
+            for sock in ready:
+                index, pid, deadline = running.pop(sock)
+                replies[index] = _reply_of(sock, pid, deadline, timeout_s)
+                if stop_at is not None and stop_at(replies[index][0]):
+                    return [replies[index]]
+    finally:
+        for sock, (_, pid, _) in running.items():
+            sock.close()
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    return [replies[index] for index in range(len(tasks))]
+
+
+def _fork_task(prepare: Prepare, header: Header, body: bytes, memory_mb: int | None,
+               network: bool) -> tuple[socket.socket, int]:
+    """A confined child that runs one task and writes its reply: our socket, its pid."""
     parent, child = socket.socketpair()
     pid = os.fork()
     if pid == 0:
@@ -771,17 +819,22 @@ def run_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
         finally:
             os._exit(0)
     child.close()
-    parent.settimeout(timeout_s)
+    return parent, pid
+
+
+def _reply_of(sock: socket.socket, pid: int, deadline: float, timeout_s: float
+              ) -> tuple[Header, bytes]:
+    """The reply a child has begun to write, read by its deadline; the child reaped."""
+    sock.settimeout(max(0.001, deadline - time.monotonic()))
     try:
-        frame = recv_frame(parent)
+        frame = recv_frame(sock)
     except TimeoutError:
-        frame = None
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        raise WorkerTimeoutError(f"the task ran longer than {timeout_s:.0f} s and was "
+        raise WorkerTimeoutError(f"a task ran longer than {timeout_s:.0f} s and was "
                                  "stopped") from None
     finally:
-        parent.close()
+        sock.close()
     _, status = os.waitpid(pid, 0)
     if frame is None:
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)

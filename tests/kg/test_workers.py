@@ -1,20 +1,28 @@
 """The worker pool's memory readings (kg.workers): a worker that grew past ``recycle_mb``
 is replaced, one that did not is kept, and the cheap resident-size bound the watchdog reads
-first is never below the PSS it stands in for."""
+first is never below the PSS it stands in for. And ``run_each``: a child per task, at most
+``at_once`` at a time, the replies in order, every child stopped when one fails."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from kg.workers import (
     RECYCLE_CHECK_EVERY,
     MemoryWatchdog,
     PoolSpec,
+    WorkerCrashedError,
     WorkerPool,
+    WorkerTimeoutError,
     proportional_memory_bytes,
     resident_bytes,
+    run_each,
 )
 
 _HELD: list[bytes] = []
@@ -84,3 +92,72 @@ def test_the_watchdog_reads_pss_only_past_its_budget() -> None:
         assert tight.peak > 0  # over it: PSS measured
     finally:
         pool.close()
+
+
+# --- run_each: one confined child per task, a few at a time ------------------------------
+
+
+def _timed_prepare():  # type: ignore[no-untyped-def]
+    def make():  # type: ignore[no-untyped-def]
+        def handle(header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+            started = time.time()
+            if header.get("crash"):
+                os._exit(3)
+            time.sleep(float(header.get("sleep", 0)))
+            return {"ok": True, "task": header["task"], "pid": os.getpid(),
+                    "started": started, "ended": time.time()}, body
+        return handle
+    return make
+
+
+def test_run_each_answers_in_task_order_and_runs_at_most_at_once() -> None:
+    sleeps = [0.4, 0.1, 0.3, 0.1, 0.2]
+    tasks = [({"task": i, "sleep": s}, f"body {i}".encode()) for i, s in enumerate(sleeps)]
+    replies = run_each(_timed_prepare, tasks, timeout_s=30, at_once=2)
+    assert [reply["task"] for reply, _ in replies] == list(range(len(sleeps)))
+    assert [body for _, body in replies] == [f"body {i}".encode() for i in range(len(sleeps))]
+    assert len({reply["pid"] for reply, _ in replies}) == len(sleeps)  # a child per task
+    spans = [(reply["started"], reply["ended"]) for reply, _ in replies]
+    for moment, _ in spans:  # never more than two children at work
+        assert sum(start <= moment < end for start, end in spans) <= 2
+    assert max(sum(start <= moment < end for start, end in spans)
+               for moment, _ in spans) == 2  # and two did work side by side
+
+
+def test_run_each_stops_every_child_when_one_crashes_or_overruns() -> None:
+    with pytest.raises(WorkerCrashedError, match="exit code 3"):
+        run_each(_timed_prepare, [({"task": 0, "sleep": 30}, b""),
+                                  ({"task": 1, "crash": True}, b"")],
+                 timeout_s=60, at_once=2)
+    started = time.monotonic()
+    with pytest.raises(WorkerTimeoutError):
+        run_each(_timed_prepare, [({"task": 0, "sleep": 30}, b""),
+                                  ({"task": 1, "sleep": 30}, b"")],
+                 timeout_s=0.5, at_once=2)
+    assert time.monotonic() - started < 10
+    assert _children() == []  # none left behind, running or unreaped
+
+
+def test_run_each_stops_at_a_reply_that_says_so() -> None:
+    started = time.monotonic()
+    replies = run_each(_timed_prepare, [({"task": 0, "sleep": 30}, b""),
+                                        ({"task": 1, "sleep": 0.1}, b""),
+                                        ({"task": 2, "sleep": 0}, b"")],
+                       timeout_s=60, at_once=2, stop_at=lambda reply: reply["task"] == 1)
+    assert [reply["task"] for reply, _ in replies] == [1]
+    assert time.monotonic() - started < 10  # the first task was stopped, the third not run
+    assert _children() == []
+
+
+def _children() -> list[str]:
+    """The processes whose parent is this one (zombies included)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
+                found.append(entry)
+    return found
