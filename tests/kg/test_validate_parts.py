@@ -2,11 +2,12 @@
 results of validating it at once: the same list, so no result is lost or counted twice.
 
 The data is the bundled data with every invalid shape case beside it as a file of its own, so
-that many results of every kind (Violation, Warning, Info; literal focus nodes; resources of
-several files, a literal focus node in two parts) are compared. A part is about a sixth of the data here; each part is validated
-in a child process of its own, two at a time. The bundled data is tightly knit (cities share
-sources, Länder, bodies): a part's reach holds far more than :data:`kg.validate.REACH_PER_PART`
-times what it describes, so the tests of the parts' results allow any reach.
+that many results of every kind (Violation, Warning, Info; resources of several files; a
+literal focus node in two parts) are compared. A part is about a sixth of the data here; each
+part is validated in a child process of its own, two at a time. The bundled data is tightly
+knit (cities share sources, Länder, bodies): a part's reach holds far more than
+:data:`kg.validate.REACH_PER_PART` times what it describes, so the tests of the parts' results
+allow any reach.
 """
 
 from __future__ import annotations
