@@ -140,8 +140,9 @@ def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = No
     With ``isolated``, the validation runs in a forked child process, so the rdflib graphs
     it needs (several times the store's size) are freed with the child instead of staying
     in this process; the report then holds the results but no report graph. Validating all
-    the data of more than half :data:`PART_TRIPLES` triples is then done in parts, in
-    children side by side (:func:`_in_parts`), when the shapes' reach is bounded.
+    the data of more than half :data:`PART_TRIPLES` triples (on a first start, or after a
+    change that reaches most of it) is then done in parts, in children side by side
+    (:func:`_in_parts`), when the shapes' reach is bounded.
     """
     verdicts = _Verdicts(store, cache_dir) if cache_dir and store.fingerprint else None
     record = verdicts.record() if verdicts else None
@@ -157,15 +158,22 @@ def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = No
                                                         for iri in record.seeds.get(name, [])}))
     else:
         task = _Task("all", scope, None)
-    parted = None
     cores = len(os.sched_getaffinity(0))
-    if isolated and task.mode == "all" and len(parts := _parts(store, cores)) > 1:
+    parts = _parts(store, cores) if isolated and task.mode != "seeds" else []
+    task.all_when_far = len(parts) < 2
+    outcome = None
+    if len(parts) > 1 and task.mode == "all":
         whole_scope = scope if verdicts else _read_scope(store)
-        parted = _in_parts(store, lang, whole_scope, parts, cores) if whole_scope else None
-    if parted is not None:
-        report, seeds = parted
-    else:
-        report, seeds = _in_child(store, lang, task) if isolated else task.run(store, lang)
+        outcome = _in_parts(store, lang, whole_scope, parts, cores) if whole_scope else None
+    if outcome is None:
+        try:
+            outcome = _in_child(store, lang, task) if isolated else task.run(store, lang)
+        except TooFarError:  # a change that reaches most of the data, and parts to take it
+            log.info("validating everything: the changes reach most of the data")
+            task = _Task("all", scope, None)
+            outcome = (_in_parts(store, lang, scope, parts, cores) if scope else None) \
+                or _in_child(store, lang, task)
+    report, seeds = outcome
     if verdicts and (report is None or report.conforms):
         verdicts.remember(report, seeds, scope, record if task.changed is not None else None)
     return report
@@ -190,6 +198,9 @@ class _Task:
     scope: ReadScope | None
     changed: list[str] | None
     old_seeds: list[str] = field(default_factory=list)
+    #: when the changes reach most of the data: validate everything here, or raise
+    #: TooFarError (for the caller to validate everything in parts)
+    all_when_far: bool = True
 
     def run(self, store: Store, lang: str
             ) -> tuple[ValidationReport | None, dict[str, list[str]] | None]:
@@ -203,6 +214,8 @@ class _Task:
             try:
                 around = neighbourhood(store, scope, start)
             except TooFarError:
+                if not self.all_when_far:
+                    raise
                 log.info("validating everything: the changes reach most of the data")
             else:
                 report = validate(around.graph, shapes, context=context, lang=lang)
@@ -225,7 +238,10 @@ def _in_child(store: Store, lang: str, task: _Task
 
         def make():  # type: ignore[no-untyped-def]
             def handle(header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
-                report, seeds = task.run(source, lang)
+                try:
+                    report, seeds = task.run(source, lang)
+                except TooFarError:
+                    return {"ok": True, "too_far": True}, b""
                 reply: dict[str, Any] = {"ok": True, "report": None}
                 if report is not None:
                     reply["report"] = {"results": [r.as_dict() for r in report.results],
@@ -240,6 +256,8 @@ def _in_child(store: Store, lang: str, task: _Task
         raise KGError(f"the validation process failed: {err}") from None
     if not reply.get("ok"):
         raise KGError(f"the validation process failed: {reply.get('message')}")
+    if reply.get("too_far"):
+        raise TooFarError
     seeds = json.loads(gzip.decompress(body))
     found = reply["report"]
     if found is None:

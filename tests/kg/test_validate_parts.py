@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from kg import incremental
 from kg import validate as validate_module
 from kg.project import Project
 from kg.store import Store
@@ -61,16 +62,16 @@ def _whole(store: Store) -> ValidationReport:
 
 
 def _in_parts(store: Store, parts: int, monkeypatch: pytest.MonkeyPatch,
-              caplog: pytest.LogCaptureFixture, reach: int = 10_000
-              ) -> tuple[ValidationReport, str]:
-    """validate_data as at start-up, the data cut into about ``parts`` parts, a part's reach
-    allowed ``reach`` times what it describes; its log."""
+              caplog: pytest.LogCaptureFixture, reach: int = 10_000,
+              cache: Path | None = None) -> tuple[ValidationReport, str]:
+    """validate_data as at start-up (with the verdict ``cache``), the data cut into about
+    ``parts`` parts, a part's reach allowed ``reach`` times what it describes; its log."""
     data = sum(info.triples for info in store.graphs
                if store.project.layer_of_graph(info.iri) == "data")
     monkeypatch.setattr(validate_module, "PART_TRIPLES", data // parts)
     monkeypatch.setattr(validate_module, "REACH_PER_PART", reach)
     with caplog.at_level(logging.INFO, logger="digistrat"):
-        report = validate_data(store, isolated=True)
+        report = validate_data(store, isolated=True, cache_dir=cache)
     assert report is not None
     return report, caplog.text
 
@@ -114,3 +115,27 @@ def test_parts_that_reach_too_far_have_everything_validated_at_once(
                             reach=validate_module.REACH_PER_PART)
     assert "validating everything at once: a part reaches too far" in log
     assert parted.results == whole.results
+
+
+def test_a_change_that_reaches_most_of_the_data_is_validated_in_parts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """After a conforming first start, a change whose reach is more than the share a change
+    may reach (here any) validates everything, in parts, as a first start does."""
+    root = tmp_path / "project"
+    for layer in ("ontology", "shapes", "data"):
+        shutil.copytree(ROOT / layer, root / layer)
+    cache = tmp_path / "cache"
+    store = Store.load(Project(root))
+    first, _ = _in_parts(store, 4, monkeypatch, caplog, cache=cache)
+    assert first.conforms and first.scope.startswith("all the data in 4 parts, ")
+    bern = root / "data" / "bern.ttl"
+    bern.write_text(bern.read_text().replace("ds:position 2 ;", "ds:position 1 ;", 1))
+    monkeypatch.setattr(incremental, "REACH_LIMIT_SHARE", 0.0001)
+    store = Store.load(Project(root))
+    caplog.clear()
+    changed, log = _in_parts(store, 4, monkeypatch, caplog, cache=cache)
+    assert "validating everything: the changes reach most of the data" in log
+    assert changed.scope.startswith("all the data in 4 parts, "), changed.scope
+    assert not changed.conforms
+    assert changed.results == _whole(store).results
