@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from typing import Literal as TypingLiteral
 
 import pyoxigraph as ox
@@ -38,6 +38,11 @@ from kg.incremental import (
 from kg.namespaces import bind_prefixes
 from kg.pyshacl_tuning import OxigraphQueriedGraph, install
 from kg.store import Store
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from kg.workers import Header, Prepare
 
 Severity = TypingLiteral["Violation", "Warning", "Info"]
 SEVERITIES: tuple[Severity, ...] = ("Violation", "Warning", "Info")
@@ -230,8 +235,7 @@ class _Task:
 
 def _in_child(store: Store, lang: str, task: _Task
               ) -> tuple[ValidationReport | None, dict[str, list[str]] | None]:
-    """The validation in a confined child process (:func:`kg.workers.run_once`)."""
-    from kg.workers import WorkerCrashedError, run_once
+    """The validation in a confined child process (:func:`_in_children`)."""
 
     def prepare():  # type: ignore[no-untyped-def]
         source = store.reopened()
@@ -250,12 +254,7 @@ def _in_child(store: Store, lang: str, task: _Task
             return handle
         return make
 
-    try:
-        reply, body = run_once(prepare, {}, b"", timeout_s=24 * 3600)
-    except WorkerCrashedError as err:
-        raise KGError(f"the validation process failed: {err}") from None
-    if not reply.get("ok"):
-        raise KGError(f"the validation process failed: {reply.get('message')}")
+    [(reply, body)] = _in_children(prepare, [({}, b"")])
     if reply.get("too_far"):
         raise TooFarError
     seeds = json.loads(gzip.decompress(body))
@@ -264,6 +263,23 @@ def _in_child(store: Store, lang: str, task: _Task
         return None, seeds
     return ValidationReport([ValidationResult(**r) for r in found["results"]], Graph(),
                             scope=found["scope"]), seeds
+
+
+def _in_children(prepare: Prepare, tasks: list[tuple[Header, bytes]], *, at_once: int = 1,
+                 stop_at: Callable[[Header], bool] | None = None) -> list[tuple[Header, bytes]]:
+    """The replies of the validation's ``tasks``, each run in a confined child process
+    (:func:`kg.workers.run_each`); a child that crashed or failed is a :class:`KGError`."""
+    from kg.workers import WorkerCrashedError, run_each
+
+    try:
+        replies = run_each(prepare, tasks, timeout_s=24 * 3600, at_once=at_once,
+                           stop_at=stop_at)
+    except WorkerCrashedError as err:
+        raise KGError(f"the validation process failed: {err}") from None
+    for reply, _ in replies:
+        if not reply.get("ok"):
+            raise KGError(f"the validation process failed: {reply.get('message')}")
+    return replies
 
 
 def _parts(store: Store, cores: int) -> list[list[str]]:
@@ -301,8 +317,6 @@ def _in_parts(store: Store, lang: str, scope: ReadScope, parts: list[list[str]],
     times the resources it describes, or the part describes a blank node that no resource
     holds (no reach starts from it).
     """
-    from kg.workers import WorkerCrashedError, run_each
-
     def prepare():  # type: ignore[no-untyped-def]
         source = store.reopened()
         shapes, context = source.layer_graph("shapes"), source.layer_graph("ontology")
@@ -327,19 +341,13 @@ def _in_parts(store: Store, lang: str, scope: ReadScope, parts: list[list[str]],
 
     at_once = min(len(parts), cores)
     started = time.perf_counter()
-    try:
-        replies = run_each(prepare, [({"files": files}, b"") for files in parts],
-                           timeout_s=24 * 3600, at_once=at_once,
-                           stop_at=lambda reply: "whole" in reply)
-    except WorkerCrashedError as err:
-        raise KGError(f"the validation process failed: {err}") from None
+    replies = _in_children(prepare, [({"files": files}, b"") for files in parts],
+                           at_once=at_once, stop_at=lambda reply: "whole" in reply)
     claimed: set[str] = set()
     kept: list[ValidationResult] = []
     outside: Counter[ValidationResult] = Counter()
     seeds: dict[str, list[str]] = {}
     for reply, body in replies:
-        if not reply.get("ok"):
-            raise KGError(f"the validation process failed: {reply.get('message')}")
         if reply.get("whole"):
             log.info("validating everything at once: %s", reply["whole"])
             return None

@@ -1,4 +1,5 @@
-"""Helpers for tests that start real server processes on loopback."""
+"""Helpers for tests that start real server processes on loopback, and read what the
+service asks of them."""
 
 from __future__ import annotations
 
@@ -170,3 +171,19 @@ def process_tree_pss_mb(pid: int) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def recorded_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts of the queries every :class:`kg.remote.RemoteStore` asks from now on (the
+    list grows as they are asked)."""
+    from kg.remote import RemoteStore
+
+    asked: list[str] = []
+    real_query = RemoteStore.query
+
+    def recording(self: RemoteStore, text: str, **kwargs: bool) -> object:
+        asked.append(text)
+        return real_query(self, text, **kwargs)
+
+    monkeypatch.setattr(RemoteStore, "query", recording)
+    return asked

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.compare import isomorphic
-from support import free_port, running
+from support import free_port, recorded_queries, running
 
 from api.cli import main
 from kg import remote as remote_module
@@ -147,15 +147,8 @@ def test_the_search_index_reads_in_parts(loaded: str, store: Store,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """Asked in 8 parts (a FILTER on the MD5 digest of a key), the search index's reads give
     the rows read in process at once: each row in exactly one part."""
-    asked: list[str] = []
-    real_query = RemoteStore.query
-
-    def recording(self: RemoteStore, text: str, **kwargs: bool) -> object:
-        asked.append(text)
-        return real_query(self, text, **kwargs)
-
+    asked = recorded_queries(monkeypatch)
     monkeypatch.setattr(remote_module, "FIRST_PARTS", 8)
-    monkeypatch.setattr(RemoteStore, "query", recording)
     remote = RemoteStore(RemoteEndpoint(loaded + "/query"), store.project)
     try:
         assert collect_search_rows(remote) == collect_search_rows(store)

@@ -26,6 +26,7 @@ import test_sparql
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from stores import Virtuoso, virtuoso
+from support import recorded_queries
 
 from api.cli import main
 from kg.project import Project
@@ -174,14 +175,7 @@ def test_the_search_index_reads_in_parts(store: Store, monkeypatch: pytest.Monke
     whatever ResultSetMaxRows says: at 10M triples the search index's reads are larger): the
     index's reads are asked again in more parts until none is cut, and give the rows read in
     process at once."""
-    asked: list[str] = []
-    real_query = RemoteStore.query
-
-    def recording(self: RemoteStore, text: str, **kwargs: bool) -> object:
-        asked.append(text)
-        return real_query(self, text, **kwargs)
-
-    monkeypatch.setattr(RemoteStore, "query", recording)
+    asked = recorded_queries(monkeypatch)
     with virtuoso(max_rows=1000) as small:
         push_dataset(store, small.graph_store, user=small.loader_user,
                      password=small.loader_password)
