@@ -13,7 +13,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.store import Store
-from kg.views.common import select
+from kg.views.common import is_named, select
 from kg.views.schema import subjects_in_namespace
 
 VOID = "http://rdfs.org/ns/void#"
@@ -101,7 +101,7 @@ def void_description(store: Store, base: str, files: Sequence[dict[str, Any]]) -
         if row["ns"].value.startswith("http"):
             out.add(ds, VOID + "vocabulary", row["ns"].value)
     for number, row in enumerate(select(store, """SELECT ?c (COUNT(DISTINCT ?s) AS ?n)
-            WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c ORDER BY ?c""")):
+            WHERE { ?s a ?c FILTER""" + is_named("?c") + """ } GROUP BY ?c ORDER BY ?c""")):
         part = f"{ds}-class-{number}"
         out.add(ds, VOID + "classPartition", part)
         out.add(part, VOID + "class", row["c"].value)

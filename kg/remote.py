@@ -87,12 +87,21 @@ def part_filter(key: str, number: int, parts: int) -> str:
 CLOSURE_DEPTH = 10
 
 _EMPTY = ox.Store()  # parses queries (and runs them on nothing) to report syntax errors
+#: SPARQL XML first: Virtuoso writes it four times faster than JSON (500,000 rows in 6.5 s
+#: against 25.4 s at 10M triples; pyoxigraph reads either in under a second).
+_RESULTS = "application/sparql-results+xml, application/sparql-results+json;q=0.9"
 _ACCEPT = {
-    "select": "application/sparql-results+json",
-    "ask": "application/sparql-results+json",
+    "select": _RESULTS,
+    "ask": _RESULTS,
     "construct": "application/n-triples",
     "describe": "application/n-triples",
 }
+
+
+_RESULTS_MEDIA = {"application/sparql-results+json": ox.QueryResultsFormat.JSON,
+                  "application/json": ox.QueryResultsFormat.JSON,
+                  "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+                  "application/xml": ox.QueryResultsFormat.XML}
 
 
 class BackendError(QueryError):
@@ -106,6 +115,9 @@ _VIRTUOSO_BNODE = re.compile(rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")node
 _VIRTUOSO_BOOLEAN = re.compile(
     rb'("datatype"\s*:\s*"http://www\.w3\.org/2001/XMLSchema#boolean"\s*,'
     rb'\s*"value"\s*:\s*")([01])"')
+_VIRTUOSO_XML_BNODE = re.compile(rb"(<bnode>)nodeID://")
+_VIRTUOSO_XML_BOOLEAN = re.compile(
+    rb'(<literal datatype="http://www\.w3\.org/2001/XMLSchema#boolean">)([01])<')
 #: What a store writes when it stops a query at its own time limit: Virtuoso's SQL state
 #: S1T00 (HTTP 500), and ``oxigraph serve``'s message, written into an answer it had begun.
 _STORE_TIMEOUT = re.compile(rb"S1T00|Transaction timed out|SPARQL operation has been cancelled"
@@ -117,15 +129,31 @@ def _json_results_fix(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
     A term never spans a ``}``, so each chunk is rewritten up to its last ``}`` and the rest
     is kept for the next one."""
+    return _results_fix(chunks, b"}", _VIRTUOSO_BNODE, _VIRTUOSO_BOOLEAN, b'"')
+
+
+def _xml_results_fix(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """SPARQL XML results with Virtuoso's blank node labels (``nodeID://b10196``) and
+    booleans (``1``, ``0``) made standard. A term lies within one ``binding`` element,
+    whose end tag no text holds, so each chunk is rewritten up to its last ``</binding>``."""
+    return _results_fix(chunks, b"</binding>", _VIRTUOSO_XML_BNODE, _VIRTUOSO_XML_BOOLEAN,
+                        b"<")
+
+
+def _results_fix(chunks: Iterator[bytes], boundary: bytes, bnode: re.Pattern[bytes],
+                 boolean: re.Pattern[bytes], after: bytes) -> Iterator[bytes]:
+    """``chunks`` with the ``bnode`` prefix dropped and the ``boolean`` values (group 2, then
+    ``after``) written true or false, rewritten up to the last ``boundary`` of each."""
     rest = b""
     for chunk in chunks:
         rest += chunk
-        end = rest.rfind(b"}") + 1
-        if end:
+        end = rest.rfind(boundary)
+        if end >= 0:
+            end += len(boundary)
             done, rest = rest[:end], rest[end:]
-            done = _VIRTUOSO_BNODE.sub(rb"\1", done)
-            yield _VIRTUOSO_BOOLEAN.sub(lambda m: m.group(1) + (b'true"' if m.group(2) == b"1"
-                                                                  else b'false"'), done)
+            done = bnode.sub(rb"\1", done)
+            yield boolean.sub(lambda m: m.group(1) + (b"true" if m.group(2) == b"1"
+                                                      else b"false") + after, done)
     if rest:
         yield rest
 
@@ -261,8 +289,10 @@ class RemoteEndpoint:
                                    f"{message[:200]}")
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
             chunks = response.iter_bytes()
-            if media in ("application/sparql-results+json", "application/json"):
-                chunks = _json_results_fix(chunks)
+            results = _RESULTS_MEDIA.get(media)
+            if results is not None:
+                chunks = (_json_results_fix if results == ox.QueryResultsFormat.JSON
+                          else _xml_results_fix)(chunks)
             reader = _StreamReader(chunks, deadline, timeout_s * 1000)
             try:
                 if media in ("application/n-triples", "text/plain"):
@@ -270,8 +300,8 @@ class RemoteEndpoint:
                     return answer_from_ntriples_writer(
                         lambda w: ox.serialize(quads, w, format=ox.RdfFormat.N_TRIPLES),
                         request, "describe" if form == "describe" else "construct")
-                if media in ("application/sparql-results+json", "application/json"):
-                    parsed = ox.parse_query_results(reader, format=ox.QueryResultsFormat.JSON)
+                if results is not None:
+                    parsed = ox.parse_query_results(reader, format=results)
                     try:
                         if isinstance(parsed, ox.QueryBoolean):
                             return answer_boolean_value(bool(parsed), request)

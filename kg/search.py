@@ -48,7 +48,7 @@ import pyoxigraph as ox
 from kg.errors import KGError
 from kg.i18n import LANGUAGES
 from kg.store import Store
-from kg.views.common import DCT, ORG, SKOS, labels, pick, select_in_parts
+from kg.views.common import DCT, ORG, SKOS, is_named, labels, pick, select_in_parts
 
 DS = "https://w3id.org/digistrat/ontology#"
 ELI = "http://data.europa.eu/eli/ontology#"
@@ -507,7 +507,7 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     kinds: dict[str, str] = {}
     classes: dict[str, set[str]] = defaultdict(set)
     for row in select_in_parts(store, "?x ?c", f"""VALUES ?c {{ {_values(kind_of_class)} }}
-            ?x a ?c FILTER(isIRI(?x))""", key="x"):
+            ?x a ?c FILTER{is_named("?x")}""", key="x"):
         x, c = row["x"].value, row["c"].value
         classes[x].add(c)
         kind = kind_of_class[c]
@@ -518,7 +518,7 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     label_values: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     props = (*NAME_PROPERTIES, *TEXT_PROPERTIES, DS + "localDesignation")
     for row in select_in_parts(store, "?x ?p ?l", f"""VALUES ?p {{ {_values(props)} }}
-            ?x ?p ?l FILTER(isIRI(?x) && isLiteral(?l))""", key="x"):
+            ?x ?p ?l FILTER({is_named("?x")} && isLiteral(?l))""", key="x"):
         doc = docs.get(row["x"].value)
         found = _literal(row["l"])
         if doc is None or found is None:
@@ -549,7 +549,9 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 3. what each is (a concept or a class)
     types: dict[str, str] = {}  # the least, as IRIs sort
     for row in select_in_parts(store, "?x ?t", f"""VALUES ?p {{ {_values(TYPE_PROPERTIES)} }}
-            ?x ?p ?t FILTER(isIRI(?x) && isIRI(?t))""", key="x"):
+            ?x ?p ?t FILTER({is_named("?x")} && {is_named("?t")})""", key="x"):
+        if not isinstance(row["t"], ox.NamedNode):  # a triple term
+            continue
         x, t = row["x"].value, row["t"].value
         types[x] = min(types.get(x, t), t)
     general = {DS + "StrategyElement", ORG + "Organization"}
@@ -564,7 +566,9 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     down = _values(p for p, down in UP_LINKS if down)
     for row in select_in_parts(store, "?c ?o", f"""
             {{ VALUES ?p {{ {up} }} ?c ?p ?o }} UNION {{ VALUES ?p {{ {down} }} ?o ?p ?c }}
-            FILTER(isIRI(?c) && isIRI(?o))""", key="c"):
+            FILTER({is_named("?c")} && {is_named("?o")})""", key="c"):
+        if not isinstance(row["c"], ox.NamedNode) or not isinstance(row["o"], ox.NamedNode):
+            continue  # a triple term
         parents[row["c"].value].append(row["o"].value)
     for values in parents.values():
         values.sort()
@@ -576,8 +580,9 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
     # 5. quotes
     quotes: list[Doc] = []
     seen: set[tuple[str, str]] = set()
-    for row in select_in_parts(store, "?h ?q ?src", """?h ds:evidence ?e . ?e ds:quote ?q
-            OPTIONAL { ?e dct:source ?src FILTER(isIRI(?src)) } FILTER(isIRI(?h))""", key="h"):
+    for row in select_in_parts(store, "?h ?q ?src", f"""?h ds:evidence ?e . ?e ds:quote ?q
+            OPTIONAL {{ ?e dct:source ?src FILTER{is_named("?src")} }}
+            FILTER{is_named("?h")}""", key="h"):
         holder, found = row["h"].value, _literal(row["q"])
         if found is None or (holder, found[0]) in seen:
             continue
@@ -590,7 +595,8 @@ def _collect(store: Store) -> tuple[list[Doc], dict[str, dict[str, str]]]:
         if owner and owner.kind == "municipality":
             city = holder
         quote = Doc("quote", holder, texts={found[1]: normalise(found[0])}, city=city,
-                    strategy=strategy, source=row["src"].value if "src" in row else "")
+                    strategy=strategy, source=row["src"].value
+                    if isinstance(row.get("src"), ox.NamedNode) else "")
         quote.body.append(normalise(found[0]))
         quote.body_lang.append(found[1])
         quotes.append(quote)

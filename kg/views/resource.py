@@ -32,6 +32,7 @@ from kg.views.common import (
     construct,
     fallback_label,
     iri,
+    is_named,
     labels,
     ordered,
     pick,
@@ -268,12 +269,12 @@ class Incoming:
 
 def incoming(store: Store, subject: str, page: int = 1, size: int = 50) -> Incoming:
     """Resources that link to ``subject``, one page of them (1-based), and how many in all."""
-    target = iri(subject)
+    linking = f"?s ?p {iri(subject)} FILTER{is_named('?s')}"
     count = select(store, f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p WHERE "
-                          f"{{ ?s ?p {target} FILTER(isIRI(?s)) }} }}")
+                          f"{{ {linking} }} }}")
     total = int(count[0]["n"].value) if count else 0
     page = max(1, page)
-    rows = select(store, f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p {target} FILTER(isIRI(?s)) }} "
+    rows = select(store, f"SELECT DISTINCT ?s ?p WHERE {{ {linking} }} "
                          f"ORDER BY ?p ?s LIMIT {size} OFFSET {(page - 1) * size}")
     return Incoming([(r["s"].value, r["p"].value) for r in rows], total, page, size)
 

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 
 from kg.namespaces import DS, SCHEMA
 from kg.store import Store
-from kg.views.common import OWL, RDFS, SH, SKOS, ask, compact, iri, pick, select
+from kg.views.common import OWL, RDFS, SH, SKOS, ask, compact, iri, is_named, pick, select
 
 # --- ontology documentation ------------------------------------------------------------------
 
@@ -165,7 +165,7 @@ def node_rules(store: Store, lang: str) -> list[Rule]:
 def subjects_in_namespace(store: Store, namespace: str) -> list[str]:
     """Every IRI that is the subject of a triple and starts with ``namespace``."""
     rows = select(store, f"""SELECT DISTINCT ?s WHERE {{ ?s ?p ?o
-        FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{namespace}")) }} ORDER BY ?s""")
+        FILTER({is_named("?s")} && STRSTARTS(STR(?s), "{namespace}")) }} ORDER BY ?s""")
     return [r["s"].value for r in rows]
 
 
