@@ -100,8 +100,10 @@ def void_description(store: Store, base: str, files: Sequence[dict[str, Any]]) -
     for row in vocabularies:
         if row["ns"].value.startswith("http"):
             out.add(ds, VOID + "vocabulary", row["ns"].value)
-    for number, row in enumerate(select(store, """SELECT ?c (COUNT(DISTINCT ?s) AS ?n)
-            WHERE { ?s a ?c FILTER""" + is_named("?c") + """ } GROUP BY ?c ORDER BY ?c""")):
+    classes = select(store, """SELECT ?c (COUNT(DISTINCT ?s) AS ?n)
+            WHERE { ?s a ?c FILTER""" + is_named("?c") + """ } GROUP BY ?c ORDER BY ?c""")
+    classes = [row for row in classes if isinstance(row["c"], ox.NamedNode)]  # no triple term
+    for number, row in enumerate(classes):
         part = f"{ds}-class-{number}"
         out.add(ds, VOID + "classPartition", part)
         out.add(part, VOID + "class", row["c"].value)
