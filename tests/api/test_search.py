@@ -15,12 +15,14 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kg.catalogue import void_description
 from kg.search import (
     KINDS,
     MAX_QUERY_CHARS,
     IndexBuild,
     SearchIndex,
     SearchQueryError,
+    _collect,
     match_expression,
     parse_query,
     transliterate,
@@ -349,14 +351,10 @@ def test_the_same_answers_over_a_remote_store(remote_client: TestClient, client:
     assert remote["groups"] == local["groups"]
 
 
-
 def test_triple_terms_as_objects_are_left_out(store: Store) -> None:
     """The index's reads test IRIs as neither blank nor literal (``kg.views.common.is_named``:
     Virtuoso runs ``isIRI`` slowly), which lets an RDF 1.2 triple term through as an object;
-    its rows are skipped, so the index is the one without those triples."""
-    from kg.catalogue import void_description
-    from kg.search import _collect
-
+    its rows are skipped, so the index and the VoID classes are those without them."""
     data = next(g for g in store.graphs if store.project.layer_of_graph(g.iri) == "data")
     ds, dct = "https://w3id.org/digistrat/ontology#", "http://purl.org/dc/terms/"
     element = select(store, "SELECT ?x WHERE { ?x ds:isElementOf ?s } LIMIT 1")[0]["x"]
