@@ -98,26 +98,20 @@ _ACCEPT = {
 }
 
 
-_RESULTS_MEDIA = {"application/sparql-results+json": ox.QueryResultsFormat.JSON,
-                  "application/json": ox.QueryResultsFormat.JSON,
-                  "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-                  "application/xml": ox.QueryResultsFormat.XML}
-
-
 class BackendError(QueryError):
     """The remote endpoint could not be reached, refused a query this service had parsed as
     valid, or answered with a server error."""
 
 
-#: Virtuoso writes blank nodes in SPARQL JSON as ``nodeID://b10000``, which is no blank node
-#: label (pyoxigraph refuses it), and ``xsd:boolean`` values as "1" and "0".
+#: Virtuoso writes blank nodes in SPARQL JSON and XML as ``nodeID://b10000``, which is no
+#: blank node label (pyoxigraph refuses it), and ``xsd:boolean`` values as "1" and "0".
 _VIRTUOSO_BNODE = re.compile(rb'("type"\s*:\s*"bnode"\s*,\s*"value"\s*:\s*")nodeID://')
 _VIRTUOSO_BOOLEAN = re.compile(
     rb'("datatype"\s*:\s*"http://www\.w3\.org/2001/XMLSchema#boolean"\s*,'
-    rb'\s*"value"\s*:\s*")([01])"')
+    rb'\s*"value"\s*:\s*")([01])(?=")')
 _VIRTUOSO_XML_BNODE = re.compile(rb"(<bnode>)nodeID://")
 _VIRTUOSO_XML_BOOLEAN = re.compile(
-    rb'(<literal datatype="http://www\.w3\.org/2001/XMLSchema#boolean">)([01])<')
+    rb'(<literal datatype="http://www\.w3\.org/2001/XMLSchema#boolean">)([01])(?=<)')
 #: What a store writes when it stops a query at its own time limit: Virtuoso's SQL state
 #: S1T00 (HTTP 500), and ``oxigraph serve``'s message, written into an answer it had begun.
 _STORE_TIMEOUT = re.compile(rb"S1T00|Transaction timed out|SPARQL operation has been cancelled"
@@ -129,21 +123,20 @@ def _json_results_fix(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
     A term never spans a ``}``, so each chunk is rewritten up to its last ``}`` and the rest
     is kept for the next one."""
-    return _results_fix(chunks, b"}", _VIRTUOSO_BNODE, _VIRTUOSO_BOOLEAN, b'"')
+    return _results_fix(chunks, b"}", _VIRTUOSO_BNODE, _VIRTUOSO_BOOLEAN)
 
 
 def _xml_results_fix(chunks: Iterator[bytes]) -> Iterator[bytes]:
     """SPARQL XML results with Virtuoso's blank node labels (``nodeID://b10196``) and
     booleans (``1``, ``0``) made standard. A term lies within one ``binding`` element,
     whose end tag no text holds, so each chunk is rewritten up to its last ``</binding>``."""
-    return _results_fix(chunks, b"</binding>", _VIRTUOSO_XML_BNODE, _VIRTUOSO_XML_BOOLEAN,
-                        b"<")
+    return _results_fix(chunks, b"</binding>", _VIRTUOSO_XML_BNODE, _VIRTUOSO_XML_BOOLEAN)
 
 
 def _results_fix(chunks: Iterator[bytes], boundary: bytes, bnode: re.Pattern[bytes],
-                 boolean: re.Pattern[bytes], after: bytes) -> Iterator[bytes]:
-    """``chunks`` with the ``bnode`` prefix dropped and the ``boolean`` values (group 2, then
-    ``after``) written true or false, rewritten up to the last ``boundary`` of each."""
+                 boolean: re.Pattern[bytes]) -> Iterator[bytes]:
+    """``chunks`` with the ``bnode`` prefix dropped and the ``boolean`` values (group 2)
+    written true or false, rewritten up to the last ``boundary`` of each."""
     rest = b""
     for chunk in chunks:
         rest += chunk
@@ -153,9 +146,18 @@ def _results_fix(chunks: Iterator[bytes], boundary: bytes, bnode: re.Pattern[byt
             done, rest = rest[:end], rest[end:]
             done = bnode.sub(rb"\1", done)
             yield boolean.sub(lambda m: m.group(1) + (b"true" if m.group(2) == b"1"
-                                                      else b"false") + after, done)
+                                                      else b"false"), done)
     if rest:
         yield rest
+
+
+#: The results formats read from a store, and how Virtuoso's quirks are mended in each.
+_RESULTS_MEDIA = {
+    "application/sparql-results+json": (ox.QueryResultsFormat.JSON, _json_results_fix),
+    "application/json": (ox.QueryResultsFormat.JSON, _json_results_fix),
+    "application/sparql-results+xml": (ox.QueryResultsFormat.XML, _xml_results_fix),
+    "application/xml": (ox.QueryResultsFormat.XML, _xml_results_fix),
+}
 
 
 class _StreamReader(io.RawIOBase):
@@ -289,10 +291,9 @@ class RemoteEndpoint:
                                    f"{message[:200]}")
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
             chunks = response.iter_bytes()
-            results = _RESULTS_MEDIA.get(media)
-            if results is not None:
-                chunks = (_json_results_fix if results == ox.QueryResultsFormat.JSON
-                          else _xml_results_fix)(chunks)
+            results, fix = _RESULTS_MEDIA.get(media, (None, None))
+            if fix is not None:
+                chunks = fix(chunks)
             reader = _StreamReader(chunks, deadline, timeout_s * 1000)
             try:
                 if media in ("application/n-triples", "text/plain"):
