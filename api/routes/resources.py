@@ -80,8 +80,10 @@ def formats_for(request: Request) -> list[tuple[str, str]]:
 
 def resource_context(request: Request, store: Store, iri: str,
                      triples: list[ox.Triple], lang: str, extra_iris: set[str] | None = None,
-                     skip: tuple[str, ...] = ()) -> dict[str, Any]:
-    """What every resource page shows: title, types, grouped properties, incoming, sources."""
+                     skip: tuple[str, ...] = (), known: common.Names | None = None
+                     ) -> dict[str, Any]:
+    """What every resource page shows: title, types, grouped properties, incoming, sources;
+    with the labels the page found before (``known``) not asked again."""
     base = request.app.state.settings.base_iri
     try:
         page = max(1, int(request.query_params.get("page", "1")))
@@ -90,7 +92,7 @@ def resource_context(request: Request, store: Store, iri: str,
     inbound = resource.incoming(store, iri, page, INCOMING_PAGE_SIZE)
     names = resource.names_for(store, triples, lang, {*(s for s, _ in inbound.rows),
                                                       *(p for _, p in inbound.rows),
-                                                      *(extra_iris or set())})
+                                                      *(extra_iris or set())}, known)
     types = common.objects(triples, iri, common.RDF_TYPE)
     title = names.get(iri) or common.fallback_label(iri, base)
     quotes = resource.evidence(store, [iri], lang).get(iri, {})
@@ -177,10 +179,11 @@ def strategy_page(request: Request, store: Store, iri: str, triples: list[ox.Tri
     related = strategy.related(store, iri)
     themes = sorted({t for node in strategy.walk(tree) for t in node.themes}
                     | set(common.objects(triples, iri, common.DCT + "subject")))
-    extra = {*named, *themes, *(d.iri for d in decisions), *(d.body for d in decisions if d.body),
+    extra = {*named.asked, *themes, *(d.iri for d in decisions),
+             *(d.body for d in decisions if d.body),
              *(x for items in related.values() for x in items)}
     context = resource_context(request, store, iri, triples, lang, extra,
-                               skip=(str(DS.hasElement), common.DCT + "subject"))
+                               skip=(str(DS.hasElement), common.DCT + "subject"), known=named)
     names = context["names"]
     context.update({
         "tree": tree, "tree_names": names, "decisions": decisions, "related": related,
@@ -194,15 +197,16 @@ def strategy_page(request: Request, store: Store, iri: str, triples: list[ox.Tri
 def element_page(request: Request, store: Store, iri: str, triples: list[ox.Triple],
                  lang: str) -> Response:
     chain = strategy.ancestors(store, iri)
-    context = resource_context(request, store, iri, triples, lang, set(chain))
     subtree: list[strategy.TreeNode] = []
+    named = common.Names(store, lang)
     if chain:
-        tree, _ = strategy.strategy_tree(store, chain[0], lang)
+        tree, named = strategy.strategy_tree(store, chain[0], lang)
         subtree = next((n.children for n in strategy.walk(tree) if n.iri == iri), [])
-    context.update({"crumbs": [(c, context["names"].get(c) or c) for c in chain],
-                    "tree": subtree, "tree_names": common.labels(
-                        store, {t for n in strategy.walk(subtree) for t in [n.kind, *n.themes]
-                                if t}, lang)})
+    context = resource_context(request, store, iri, triples, lang, set(chain), known=named)
+    names = context["names"]
+    context.update({"crumbs": [(c, names.get(c) or c) for c in chain], "tree": subtree,
+                    "tree_names": names.ask(t for n in strategy.walk(subtree)
+                                            for t in [n.kind, *n.themes] if t)})
     return render(request, "element.html", context)
 
 

@@ -26,6 +26,7 @@ from kg.views.common import (
     RDFS,
     SKOS,
     XSD,
+    Names,
     Term,
     ask,
     compact,
@@ -33,7 +34,6 @@ from kg.views.common import (
     fallback_label,
     iri,
     is_named,
-    labels,
     ordered,
     pick,
     select,
@@ -248,8 +248,10 @@ def property_groups(triples: list[ox.Triple], subject: str, names: dict[str, str
 
 
 def names_for(store: Store, triples: Iterable[ox.Triple], lang: str,
-              extra: Iterable[str] = ()) -> dict[str, str]:
-    return labels(store, _collect_iris(triples) | set(extra), lang)
+              extra: Iterable[str] = (), names: Names | None = None) -> Names:
+    """The labels of the IRIs in ``triples`` and ``extra``, added to ``names`` (the labels a
+    page found before) where given."""
+    return (names or Names(store, lang)).ask(_collect_iris(triples) | set(extra))
 
 
 # --- incoming links -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 
 from kg.namespaces import DS
 from kg.store import Store
-from kg.views.common import fallback_label, iri, labels, pick, select, year_of
+from kg.views.common import Names, fallback_label, iri, labels, pick, select, year_of
 from kg.views.resource import Quote, evidence
 
 
@@ -26,8 +26,9 @@ class TreeNode:
     goals: list[tuple[str, str]] = field(default_factory=list)  # (property, item)
 
 
-def strategy_tree(store: Store, strategy: str, lang: str) -> tuple[list[TreeNode], set[str]]:
-    """The elements of a strategy as a tree, siblings in order; and every IRI it names."""
+def strategy_tree(store: Store, strategy: str, lang: str) -> tuple[list[TreeNode], Names]:
+    """The elements of a strategy as a tree, siblings in order; and the labels it found, with
+    every IRI it names (``Names.asked``)."""
     target = iri(strategy)
     # Each element with each of its parents; the parent in the tree (the strategy or one of
     # its elements) is picked below. (A third pattern, ``?parent (…)* target``, did that in
@@ -78,8 +79,8 @@ def strategy_tree(store: Store, strategy: str, lang: str) -> tuple[list[TreeNode
     for el, node in nodes.items():
         under = sorted(p for p in parents[el] if p in nodes)  # else the strategy's own
         (nodes[under[0]].children if under else top).append(node)
-    named = labels(store, [*nodes, *extra, *(t for n in nodes.values() for t in n.themes),
-                           *(n.kind for n in nodes.values() if n.kind)], lang)
+    named = Names(store, lang).ask([*nodes, *extra, *(t for n in nodes.values() for t in n.themes),
+                                    *(n.kind for n in nodes.values() if n.kind)])
     for node in nodes.values():
         node.label = named.get(node.iri, fallback_label(node.iri, ""))
 
@@ -92,7 +93,7 @@ def strategy_tree(store: Store, strategy: str, lang: str) -> tuple[list[TreeNode
                       if r["owner"].value == strategy]
     if strategy_goals:
         top.insert(0, TreeNode(strategy, "", None, goals=strategy_goals))
-    return top, set(named) | set(nodes) | extra
+    return top, named
 
 
 def ancestors(store: Store, element: str) -> list[str]:

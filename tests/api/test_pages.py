@@ -83,6 +83,30 @@ def test_strategy_page_shows_the_tree_in_order(client: TestClient, store: Store)
         assert f'data-iri="{child["child"]}"' in html
 
 
+def test_a_page_asks_the_label_of_each_iri_once(client: TestClient, store: Store,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strategy page names its tree's IRIs in the tree and again among its properties; an
+    element page names its strategy's tree and its own properties: each IRI's label is asked
+    of the store once a page."""
+    from kg.views import common
+    asked: list[str] = []
+    real = common.labels
+
+    def recording(store: Store, iris: list[str], lang: str) -> dict[str, str]:
+        asked.extend(iris)
+        return real(store, iris, lang)
+
+    monkeypatch.setattr(common, "labels", recording)
+    strategy = BASE + "id/strategy/zuerich-digitalisierungsstrategie-2024"
+    element = rows(store, f"SELECT ?el WHERE {{ ?el ds:isElementOf <{strategy}> }} LIMIT 1")
+    assert element
+    for page, own in ((strategy, DS.ownedBy), (element[0]["el"], DS.isElementOf)):
+        asked.clear()
+        assert client.get(local(page), headers=HTML).status_code == 200
+        assert {element[0]["el"], str(own)} <= set(asked)  # the tree's and the page's own
+        assert not {i for i in asked if asked.count(i) > 1}, page
+
+
 def test_strategy_page_cites_its_sources(client: TestClient, store: Store) -> None:
     strategy = BASE + "id/strategy/zuerich-digitalisierungsstrategie-2024"
     cited = rows(store, f"""SELECT ?title ?url WHERE {{ <{strategy}> dct:source ?s .
