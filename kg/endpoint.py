@@ -94,6 +94,39 @@ def _handle_permitted(store: ox.Store, header: dict[str, Any]) -> tuple[dict[str
     return handle_query(store, header)
 
 
+async def run_in_pool(pool: WorkerPool, header: dict[str, Any], deadline: float,
+                      again: bool = True) -> tuple[dict[str, Any], bytes]:
+    """A query's task on ``pool`` by ``deadline``; once more on a fresh worker when the
+    first ended or reached its memory limit (``again``). The local endpoint's queries and
+    the remote endpoint's checks run through here."""
+    timeout_s = deadline - time.monotonic()
+    try:
+        reply, body = await pool.run(header, b"", max(timeout_s, 0.001))
+    except WorkerTimeoutError:
+        raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
+                                "and was stopped", round(timeout_s * 1000)) from None
+    except MemoryBudgetError as err:
+        raise PoolBusyError(str(err)) from None
+    except WorkerCrashedError:
+        reply, body = {"ok": False, "kind": "crashed"}, b""
+    if reply.get("kind") not in ("memory", "crashed"):
+        return reply, body
+    # The worker was replaced. What it held from earlier tasks may have filled it (a lookup
+    # after aggregates over 1M triples failed so once), or the service's memory watchdog
+    # may have stopped it just as it finished its task (a check over the 10M Virtuoso failed
+    # so once, the service itself over its budget); so the query runs once more, on a fresh
+    # worker, in the time left. One that needs more than a worker may have fails again, and
+    # is then called too complex.
+    if again and deadline - time.monotonic() > 0.01:
+        return await run_in_pool(pool, header, deadline, again=False)
+    if reply.get("kind") == "memory":
+        return reply, body  # answered as too complex, with the worker's own message
+    raise QueryTooComplexError(
+        "the query engine could not evaluate this query: its worker ended while "
+        "running it (the query may be nested too deeply, or need more memory than "
+        "a worker may use)")
+
+
 class LocalEndpoint:
     """The endpoint on the embedded store, in confined worker pools (see the module doc)."""
 
@@ -118,44 +151,14 @@ class LocalEndpoint:
                   "service_allowlist": list(self.settings.service_allowlist)}
         started = time.perf_counter()
         deadline = time.monotonic() + timeout_s
-        reply, body = await self._run(self.pool, header, deadline)
+        reply, body = await run_in_pool(self.pool, header, deadline)
         if reply.get("kind") == "federate":
             if self.federation is None:
                 raise QueryServiceRefusedError(["?"])
-            reply, body = await self._run(self.federation, header, deadline)
+            reply, body = await run_in_pool(self.federation, header, deadline)
         answer = answer_or_raise(reply, body)
         answer.timings["worker"] = round((time.perf_counter() - started) * 1000, 3)
         return answer
-
-    @classmethod
-    async def _run(cls, pool: WorkerPool, header: dict[str, Any], deadline: float,
-                   again: bool = True) -> tuple[dict[str, Any], bytes]:
-        """The task on ``pool`` by ``deadline``; once more on a fresh worker when the first
-        ended or reached its memory limit (``again``)."""
-        timeout_s = deadline - time.monotonic()
-        try:
-            reply, body = await pool.run(header, b"", max(timeout_s, 0.001))
-        except WorkerTimeoutError:
-            raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
-                                    "and was stopped", round(timeout_s * 1000)) from None
-        except MemoryBudgetError as err:
-            raise PoolBusyError(str(err)) from None
-        except WorkerCrashedError:
-            reply, body = {"ok": False, "kind": "crashed"}, b""
-        if reply.get("kind") not in ("memory", "crashed"):
-            return reply, body
-        # The worker was replaced. What it held from earlier tasks may have filled it (a
-        # lookup after aggregates over 1M triples failed so once), so the query runs once
-        # more, on a fresh worker, in the time left; one that needs more than a worker may
-        # have fails again, and is then called too complex.
-        if again and deadline - time.monotonic() > 0.01:
-            return await cls._run(pool, header, deadline, again=False)
-        if reply.get("kind") == "memory":
-            return reply, body  # answered as too complex, with the worker's own message
-        raise QueryTooComplexError(
-            "the query engine could not evaluate this query: its worker ended while "
-            "running it (the query may be nested too deeply, or need more memory than "
-            "a worker may use)")
 
     def run_sync(self, request: QueryRequest, timeout_s: float) -> QueryAnswer:
         import asyncio

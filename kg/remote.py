@@ -30,7 +30,8 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
-from kg.errors import QueryError, QueryTimeoutError, QueryTooComplexError
+from kg.endpoint import run_in_pool
+from kg.errors import QueryError, QueryTimeoutError
 from kg.formats import named
 from kg.namespaces import GRAPH
 from kg.project import Project
@@ -49,7 +50,7 @@ from kg.sparql import (
 )
 from kg.sparql_guard import QueryInfo, inspect_query
 from kg.store import GraphInfo, GraphReading, Solutions, Store
-from kg.workers import PoolSpec, WorkerCrashedError, WorkerPool, WorkerTimeoutError
+from kg.workers import PoolSpec, WorkerPool
 
 #: The union of the project's graphs, written by :func:`push_dataset` after them: the
 #: default graph of the remote store's queries. Not under :data:`kg.namespaces.GRAPH`, so it
@@ -349,15 +350,9 @@ class RemoteEndpoint:
         if self.checker is None:
             self.start_checker()
         assert self.checker is not None
-        try:
-            reply, _ = await self.checker.run({**request.as_dict(), "service_allowlist": []},
-                                              b"", timeout_s)
-        except WorkerTimeoutError:
-            raise QueryTimeoutError(f"the query ran longer than {timeout_s * 1000:.0f} ms "
-                                    "and was stopped", round(timeout_s * 1000)) from None
-        except WorkerCrashedError:
-            raise QueryTooComplexError("the query could not be parsed: its worker ended "
-                                       "while reading it") from None
+        reply, _ = await run_in_pool(self.checker, {**request.as_dict(),
+                                                   "service_allowlist": []},
+                                     time.monotonic() + timeout_s)
         if not reply.get("ok"):
             answer_or_raise(reply, b"")
         self.checked(request, reply)

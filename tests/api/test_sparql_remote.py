@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +22,7 @@ from support import free_port, recorded_queries, running
 
 from api.cli import main
 from kg import remote as remote_module
+from kg.errors import QueryTooComplexError
 from kg.project import Project
 from kg.remote import (
     UNION_COMPLETE_GRAPH,
@@ -29,7 +33,7 @@ from kg.remote import (
     push_dataset,
 )
 from kg.search import _collect as collect_search_rows
-from kg.sparql import run_query
+from kg.sparql import QueryRequest, run_query
 from kg.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,6 +133,41 @@ def test_the_graphs_are_read_from_the_loads_manifest(loaded: str, store: Store) 
     finally:
         push_dataset(store, loaded + "/store")
     assert listed() == (own, UNION_GRAPH)
+
+
+def test_a_checker_lost_is_replaced_and_the_query_checked_again(loaded: str) -> None:
+    """The remote endpoint parses each query in a confined worker before it sends it on; a
+    worker lost while checking (killed here; over the 10M Virtuoso the memory watchdog
+    stopped one, the service itself over its budget, and a lookup failed with a 400) is
+    replaced and the query checked once more; a query that loses two is too complex."""
+    values = " ".join(f"<http://example.org/{number}>" for number in range(100_000))
+    query = f"SELECT ?x WHERE {{ VALUES ?x {{ {values} }} }} LIMIT 1"  # slow to parse
+
+    async def run_killing(kills: int) -> tuple[object, int]:
+        endpoint = RemoteEndpoint(loaded + "/query")
+        endpoint.start_checker()
+        assert endpoint.checker is not None
+        killed: set[int] = set()
+        try:
+            task = asyncio.create_task(endpoint.run(QueryRequest(query, max_rows=10), 60))
+            while len(killed) < kills and not task.done():
+                await asyncio.sleep(0.01)
+                for pid in set(endpoint.checker.busy_pids()) - killed:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.add(pid)
+            try:
+                return await task, len(killed)
+            except QueryTooComplexError as err:
+                return err, len(killed)
+        finally:
+            endpoint.close()
+
+    answer, killed = asyncio.run(run_killing(1))
+    assert killed == 1
+    assert getattr(answer, "rows", None) == 1  # checked by a second worker, then answered
+    error, killed = asyncio.run(run_killing(2))
+    assert killed == 2
+    assert isinstance(error, QueryTooComplexError)
 
 
 def test_the_union_is_written_in_batches_of_whole_graphs(
