@@ -323,8 +323,9 @@ _ADOPTERS = """SELECT ?s ?d ?date ?dtype ?body ?label WHERE {
 # From the tagged resource to its strategy (bound subject first: 50× faster in Oxigraph).
 # DISTINCT here and in _OWNERS: Virtuoso returns a pair of a `+` path once per route (an
 # element both `isElementOf` its parent and `hasElement` of it: twice), 883,011 rows here at
-# 10M triples for 343,044 distinct; with DISTINCT 23 s against 56–63 s (_OWNERS 8.3 s
-# against 18–21 s). Oxigraph returns each pair once; DISTINCT costs it little.
+# 10M triples for 343,044 distinct; with DISTINCT 23 s against 56–63 s (_OWNERS 8.3–9.5 s
+# against 18–21 s). Oxigraph returns each pair once; DISTINCT costs it a little (1M: 1.35–1.62
+# s against 1.20–1.61 s).
 _TAGGED = """SELECT DISTINCT ?s ?x ?theme ?desig ?pos WHERE {
   ?x dct:subject ?theme .
   { ?x a ds:Strategy BIND(?x AS ?s) }
