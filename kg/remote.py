@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -482,19 +483,36 @@ class RemoteStore(GraphReading):
         self._ttl = graphs_ttl_s
         self._graphs: list[GraphInfo] | None = None
         self._fetched = 0.0
+        self._listing = threading.Lock()  # held by the one request reading the list
 
     @property
     def graphs(self) -> list[GraphInfo]:
-        if self._graphs is None or time.monotonic() - self._fetched > self._ttl:
-            counts, complete = self._graphs_of_manifest() or self._graphs_counted()
-            iris = sorted(counts)
-            files = self.project.files_of_graphs(iris)  # (the files are listed once)
-            self._graphs = [GraphInfo(iri, file, counts[iri])
-                            for iri, file in zip(iris, files, strict=True)]
-            self._fetched = time.monotonic()
-            self.remote.graphs = iris
-            self.remote.union_graph = UNION_GRAPH if complete else None
+        """The project's graphs, read again when older than ``graphs_ttl_s``: by one request
+        at a time; the requests that come meanwhile use the list read before (the first ones
+        wait for it)."""
+        if self._graphs is None:
+            with self._listing:
+                if self._graphs is None:
+                    self._list_graphs()
+        elif time.monotonic() - self._fetched > self._ttl and \
+                self._listing.acquire(blocking=False):
+            try:
+                if time.monotonic() - self._fetched > self._ttl:
+                    self._list_graphs()
+            finally:
+                self._listing.release()
+        assert self._graphs is not None
         return self._graphs
+
+    def _list_graphs(self) -> None:
+        counts, complete = self._graphs_of_manifest() or self._graphs_counted()
+        iris = sorted(counts)
+        files = self.project.files_of_graphs(iris)  # (the files are listed once)
+        self._graphs = [GraphInfo(iri, file, counts[iri])
+                        for iri, file in zip(iris, files, strict=True)]
+        self._fetched = time.monotonic()
+        self.remote.graphs = iris
+        self.remote.union_graph = UNION_GRAPH if complete else None
 
     def _graphs_of_manifest(self) -> tuple[dict[str, int], bool] | None:
         """The project's graphs and their sizes as the last complete load wrote them in
