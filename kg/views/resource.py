@@ -251,7 +251,8 @@ def names_for(store: Store, triples: Iterable[ox.Triple], lang: str,
               extra: Iterable[str] = (), names: Names | None = None) -> Names:
     """The labels of the IRIs in ``triples`` and ``extra``, added to ``names`` (the labels a
     page found before) where given."""
-    return (names or Names(store, lang)).ask(_collect_iris(triples) | set(extra))
+    known = names if names is not None else Names(store, lang)  # (an empty one is falsy)
+    return known.ask(_collect_iris(triples) | set(extra))
 
 
 # --- incoming links -----------------------------------------------------------------------

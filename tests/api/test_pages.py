@@ -107,6 +107,17 @@ def test_a_page_asks_the_label_of_each_iri_once(client: TestClient, store: Store
         assert not {i for i in asked if asked.count(i) > 1}, page
 
 
+def test_labels_asked_before_are_not_asked_again_even_when_none_was_found(
+        store: Store) -> None:
+    """A page's labels so far may be none (no IRI it asked has a label): the IRIs it asked
+    are still not asked again."""
+    from kg.views import common, resource
+    nameless = "https://example.org/nameless"
+    names = common.Names(store, "en").ask([nameless])
+    assert not names and names.asked == {nameless}
+    assert resource.names_for(store, [], "en", [nameless], names) is names
+
+
 def test_strategy_page_cites_its_sources(client: TestClient, store: Store) -> None:
     strategy = BASE + "id/strategy/zuerich-digitalisierungsstrategie-2024"
     cited = rows(store, f"""SELECT ?title ?url WHERE {{ <{strategy}> dct:source ?s .
