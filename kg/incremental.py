@@ -51,6 +51,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node, Variable
 
+from kg.plain_store import PlainStore
 from kg.rdfio import graph_from_quads
 from kg.store import Store
 
@@ -488,7 +489,8 @@ def neighbourhood(store: Store, scope: ReadScope, seeds: set[str], *,
     # one step further than the shapes read, for the types and blank nodes at the edge
     wider = ReadScope(scope.depth + 2, scope.inward, scope.transitive)
     read = _Walk(store, wider, walk.limit).reach(focus, towards_readers=False)
-    graph = graph_from_quads(q for node in read for q in walk.quads(subject=node))
+    graph = graph_from_quads((q for node in read for q in walk.quads(subject=node)),
+                             Graph(store=PlainStore()))
     return Neighbourhood(focus, graph)
 
 

@@ -37,6 +37,8 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 from rdflib.term import Node
 
+from kg.plain_store import PlainStore
+
 _STRING = str(XSD.string)
 _LANG_STRING = str(RDF.langString)
 _THIS = Variable("this")
@@ -56,7 +58,7 @@ class OxigraphQueriedGraph(Graph):
     leaves the graph to rdflib's engine from then on."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(store=PlainStore())
         self._ox: ox.Store | None = None
         self._refused = False  # a term pyoxigraph does not take: rdflib's engine answers
         self._blank_to_ox: dict[BNode, ox.BlankNode] = {}

@@ -36,6 +36,7 @@ from kg.incremental import (
     seeds_of,
 )
 from kg.namespaces import bind_prefixes
+from kg.plain_store import plain_copy
 from kg.pyshacl_tuning import OxigraphQueriedGraph, install
 from kg.store import Store
 
@@ -112,7 +113,7 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
                 combined.add(triple)
     install()
     _, report_graph, _ = pyshacl_validate(
-        combined, shacl_graph=shapes, inference="none", advanced=True, inplace=True,
+        combined, shacl_graph=plain_copy(shapes), inference="none", advanced=True, inplace=True,
         allow_warnings=True, allow_infos=True, abort_on_first=False, meta_shacl=False,
         do_owl_imports=False,
     )
@@ -124,10 +125,12 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
 
 
 def _ordered(results: list[ValidationResult]) -> list[ValidationResult]:
-    """Violations first, then by focus node, path and message."""
+    """Violations first, then by focus node, path, message, shape, constraint and value (so
+    the order does not depend on the order in which pyshacl met them)."""
     order = {s: i for i, s in enumerate(SEVERITIES)}
     return sorted(results, key=lambda r: (order[r.severity], r.focus_node, r.path or "",
-                                          r.message))
+                                          r.message, r.source_shape, r.constraint,
+                                          r.value or ""))
 
 
 def validate_data(store: Store, *, lang: str = "en", cache_dir: Path | None = None,
