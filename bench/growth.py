@@ -98,8 +98,9 @@ def measure(root: Path, extra: list[str], row: dict[str, Any], args: argparse.Na
         cache = args.cache or Path(tmp)
         row["first_start"] = not any((cache / "digistrat").glob("conforms-*"))
         os.environ["XDG_CACHE_HOME"] = str(cache)  # empty: a first start (validation)
-        server = start_digistrat(root, Path(tmp) / "serve.log", extra=extra,
-                                 timeout=args.start_timeout)
+        log = args.serve_log or Path(tmp) / "serve.log"
+        server = start_digistrat(root, log, extra=extra, timeout=args.start_timeout,
+                                 quiet=args.serve_log is None)
         try:
             row["ready_s"] = round(server.ready_seconds, 1)
             row["memory_after_load"] = server.rss_mb()
@@ -176,6 +177,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="the verdict cache to use and keep "
                         "(XDG_CACHE_HOME); when it holds the verdict, the start is a restart "
                         "without validation (default: an empty one, a first start)")
+    parser.add_argument("--serve-log", type=Path, help="keep the service's output here, "
+                        "with its progress lines (the load's and the validation's seconds)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     manifest = json.loads((args.root / "bench-manifest.json").read_text())

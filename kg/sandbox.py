@@ -1,7 +1,8 @@
-"""The confinement of a worker process: no network, bounded memory and CPU.
+"""The confinement of a worker process: no network, bounded memory and CPU, first to go.
 
 Applied in a freshly forked process before it touches untrusted input (see
-:mod:`kg.workers`). Three layers, each on its own enough to stop what it is for:
+:mod:`kg.workers`). Three layers, each on its own enough to stop what it is for, and an order
+for the kernel:
 
 * **seccomp** (Linux x86-64 and AArch64, unprivileged once ``no_new_privs`` is set): the
   process and its children may not create any socket but a Unix-domain one, nor connect,
@@ -14,6 +15,11 @@ Applied in a freshly forked process before it touches untrusted input (see
   an allowance, so a worker that shares a large store copy-on-write is not penalised for
   it) and ``RLIMIT_CPU``. Past them an allocation fails (the process aborts) or the kernel
   ends the process; the pool sees a dead worker and replaces it.
+* **the first to go** when the machine runs out of memory: ``oom_score_adj`` 1000, so the
+  kernel's out-of-memory killer ends a worker, whose request fails and which the pool
+  replaces, before the server. (``RLIMIT_AS`` does not bound the pages a worker copies from
+  a store it shares copy-on-write; at 10M triples, eight heavy queries at once had the kernel
+  end the server itself: ``docs/performance.md``.)
 
 On other systems (macOS, other architectures) seccomp is not available: :func:`confine`
 then reports ``"none"`` for the network layer, and ``/-/health`` says so. Run the service
@@ -146,10 +152,24 @@ def limit_resources(memory_mb: int | None, cpu_s: int | None) -> tuple[int | Non
     return memory, cpu_s
 
 
+def first_to_go() -> bool:
+    """Make this process (and every child it forks later) the kernel's first choice when
+    memory runs out (``oom_score_adj`` 1000; raising it needs no privilege). False when the
+    system has no such setting."""
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as adjust:
+            adjust.write("1000")
+    except OSError:
+        return False
+    return True
+
+
 def confine(allow_network: bool = False) -> str:
     """Cut this process (and every child it forks later) off the network, as far as the
-    system allows; returns which layers hold (see :class:`Confinement`), or "allowed" for
-    the one explicitly permitted kind of worker (``allow_network``)."""
+    system allows, and make it the first to go when memory runs out (:func:`first_to_go`);
+    returns which network layers hold (see :class:`Confinement`), or "allowed" for the one
+    explicitly permitted kind of worker (``allow_network``)."""
+    first_to_go()
     if allow_network:
         return "allowed"
     netns = _enter_network_namespace()

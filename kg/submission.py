@@ -43,6 +43,7 @@ from kg.errors import KGError, LoadError, TimeLimitError
 from kg.formats import RdfSyntax, syntax_named
 from kg.i18n import LANGUAGES, gettext
 from kg.namespaces import BASE, DSH, bind_prefixes
+from kg.plain_store import PlainStore
 from kg.positions import first_statements
 from kg.pyshacl_tuning import OxigraphQueriedGraph, install
 from kg.rdfio import graph_from_quads, parse_bytes, to_rdflib
@@ -252,7 +253,7 @@ class PreparedShapes:
         from pyshacl.shapes_graph import ShapesGraph
 
         install()
-        self.shapes = Graph()
+        self.shapes = Graph(store=PlainStore())  # pyshacl reads it for every focus node
         bind_prefixes(self.shapes.namespace_manager)
         for triple in shapes:
             self.shapes.add(triple)

@@ -1,6 +1,7 @@
 """The worker pool's memory readings (kg.workers): a worker that grew past ``recycle_mb``
 is replaced, one that did not is kept, and the cheap resident-size bound the watchdog reads
-first is never below the PSS it stands in for. And ``run_each``: a child per task, at most
+first is never below the PSS it stands in for; workers are the kernel's first choice when
+memory runs out. And ``run_each``: a child per task, at most
 ``at_once`` at a time, the replies in order, every child stopped when one fails."""
 
 from __future__ import annotations
@@ -92,6 +93,38 @@ def test_the_watchdog_reads_pss_only_past_its_budget() -> None:
         assert tight.peak > 0  # over it: PSS measured
     finally:
         pool.close()
+
+
+def _oom_score_adj(pid: int | str) -> int:
+    return int(Path(f"/proc/{pid}/oom_score_adj").read_text())
+
+
+def test_workers_are_the_first_to_go_when_memory_runs_out() -> None:
+    """The kernel's out-of-memory killer takes a pool's zygote or worker, or a run_each
+    child, before the server (kg.sandbox.first_to_go); the server's own score is left."""
+    own = _oom_score_adj("self")
+
+    async def scenario() -> list[int]:
+        pool = WorkerPool(PoolSpec("t", size=2, memory_mb=None), _prepare)
+        try:
+            await _pids_over(pool, 2, 0)
+            return [_oom_score_adj(pid) for pid in pool.processes()]
+        finally:
+            pool.close()
+
+    scores = asyncio.run(scenario())
+    assert len(scores) >= 3 and set(scores) == {1000}  # the zygote and two workers
+    [(reply, _)] = run_each(_scored_prepare, [({}, b"")], timeout_s=30)
+    assert reply["oom_score_adj"] == 1000
+    assert _oom_score_adj("self") == own
+
+
+def _scored_prepare():  # type: ignore[no-untyped-def]
+    def make():  # type: ignore[no-untyped-def]
+        def handle(header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+            return {"ok": True, "oom_score_adj": _oom_score_adj("self")}, b""
+        return handle
+    return make
 
 
 # --- run_each: one confined child per task, a few at a time ------------------------------
