@@ -17,9 +17,10 @@ for the kernel:
   ends the process; the pool sees a dead worker and replaces it.
 * **the first to go** when the machine runs out of memory: ``oom_score_adj`` 1000, so the
   kernel's out-of-memory killer ends a worker, whose request fails and which the pool
-  replaces, before the server. (``RLIMIT_AS`` does not bound the pages a worker copies from
-  a store it shares copy-on-write; at 10M triples, eight heavy queries at once had the kernel
-  end the server itself: ``docs/performance.md``.)
+  replaces, before the server. (``RLIMIT_AS`` bounds a worker's address space, not the pages
+  it copies of a store it shares copy-on-write; at 10M triples in memory, eight heavy queries
+  at once left the machine without memory and the kernel ended the server itself:
+  ``docs/performance.md``.)
 
 On other systems (macOS, other architectures) seccomp is not available: :func:`confine`
 then reports ``"none"`` for the network layer, and ``/-/health`` says so. Run the service

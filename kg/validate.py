@@ -112,6 +112,7 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
             for triple in part:
                 combined.add(triple)
     install()
+    # pyshacl reads the shapes graph again for every focus node: a copy without contexts
     _, report_graph, _ = pyshacl_validate(
         combined, shacl_graph=plain_copy(shapes), inference="none", advanced=True, inplace=True,
         allow_warnings=True, allow_infos=True, abort_on_first=False, meta_shacl=False,
