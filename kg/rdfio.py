@@ -144,11 +144,21 @@ def to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 
 def graph_from_quads(quads: Iterable[ox.Quad | ox.Triple], graph: Graph | None = None) -> Graph:
-    """Add the triples of ``quads`` (graph names dropped) to an rdflib graph."""
+    """Add the triples of ``quads`` (graph names dropped) to an rdflib graph. Each term is
+    converted once: a term met again is the same rdflib object (half the time for a part of
+    the start-up validation, and dictionary lookups that find the very key)."""
     target = graph if graph is not None else Graph()
     add = target.add
+    converted: dict[ox.NamedNode | ox.BlankNode | ox.Literal, Node] = {}
+
+    def term(value: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+        found = converted.get(value)
+        if found is None:
+            found = converted[value] = to_rdflib(value)
+        return found
+
     for quad in quads:
-        add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)))
+        add((term(quad.subject), term(quad.predicate), term(quad.object)))
     return target
 
 
