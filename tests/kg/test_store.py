@@ -193,3 +193,23 @@ def test_a_summary_is_worked_out_once_per_store(tiny: Project) -> None:
     assert results == [len(first.quads())] * 4 and len(calls) == 1  # once, even together
     assert second.remember("n", lambda: -1) == -1  # another store: its own
     assert first.remember("m", lambda: first.remember("n", count) + 1) == results[0] + 1
+
+
+def test_a_graph_from_quads_holds_each_term_once() -> None:
+    """kg.rdfio.graph_from_quads converts a term met again to the same rdflib object, and
+    keeps terms that differ apart (another lexical form of the same value, another language,
+    a blank node of another label)."""
+    from kg.rdfio import graph_from_quads
+
+    a, p = ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:p")
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    values = [ox.Literal("1", datatype=integer), ox.Literal("01", datatype=integer),
+              ox.Literal("x", language="de"), ox.Literal("x", language="en"),
+              ox.BlankNode("b1"), ox.BlankNode("b2"), a]
+    graph = graph_from_quads([ox.Quad(a, p, value) for value in values]
+                             + [ox.Quad(ox.BlankNode("b1"), p, a)])
+    assert len(graph) == len(values) + 1
+    subjects = [s for s, _, _ in graph]
+    assert len({id(s) for s in subjects if str(s) == "urn:x:a"}) == 1
+    assert len({id(p_) for _, p_, _ in graph}) == 1
+    assert len({o for _, _, o in graph}) == len(values)
