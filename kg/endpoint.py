@@ -122,9 +122,9 @@ async def run_in_pool(pool: WorkerPool, header: dict[str, Any], deadline: float,
     if reply.get("kind") == "memory":
         return reply, body  # answered as too complex, with the worker's own message
     raise QueryTooComplexError(
-        "the query engine could not evaluate this query: its worker ended while "
-        "running it (the query may be nested too deeply, or need more memory than "
-        "a worker may use)")
+        "this query could not be handled: its worker ended while reading or running it, "
+        "twice (the query may be nested too deeply, or need more memory than a worker "
+        "may use)")
 
 
 class LocalEndpoint:

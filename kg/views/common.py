@@ -153,6 +153,8 @@ LABELS_PER_QUERY = 1000
 #: of at most this many. (A strategy page's 104 IRIs: 52 ms in one query; 7.0 and 5.3 ms
 #: for its 66 resources and 38 vocabulary terms apart.)
 LABELS_SMALL_PIECE = 90
+#: The size from which a block is asked whole (fast again from 200 IRIs, above).
+LABELS_WHOLE_FROM = 200
 
 
 def labels(store: Store, iris: Iterable[str], lang: str) -> dict[str, str]:
@@ -170,7 +172,7 @@ def labels(store: Store, iris: Iterable[str], lang: str) -> dict[str, str]:
 def _pieces(wanted: list[str]) -> Iterator[list[str]]:
     for start in range(0, len(wanted), LABELS_PER_QUERY):
         block = wanted[start:start + LABELS_PER_QUERY]
-        step = LABELS_SMALL_PIECE if len(block) < 200 else len(block)  # 200: fast again
+        step = LABELS_SMALL_PIECE if len(block) < LABELS_WHOLE_FROM else len(block)
         for first in range(0, len(block), step):
             yield block[first:first + step]
 
