@@ -35,13 +35,13 @@ from typing import Any
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef, Variable
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF, SH, XSD
 from rdflib.paths import AlternativePath, InvPath, MulPath, OneOrMore, Path, SequencePath
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 from rdflib.term import Node
 
-from kg.plain_store import PlainStore
+from kg.plain_store import PlainStore, plain_copy
 
 _STRING = str(XSD.string)
 _LANG_STRING = str(RDF.langString)
@@ -231,6 +231,29 @@ def prebinding_is_selection(text: str) -> bool:
             _SELECTIONS.clear()
         _SELECTIONS[text] = known
     return known
+
+
+def read_selections(shapes: Graph) -> None:
+    """Read :func:`prebinding_is_selection` for the query of every SHACL-SPARQL constraint of
+    ``shapes``, as the text pyshacl will ask (prefixes applied), so that processes forked from
+    this one find it read (rdflib parses each text: 0.7 s of a start-up part at 1M). A
+    constraint pyshacl cannot load or check is left to the validation to report."""
+    from pyshacl.constraints.sparql.sparql_based_constraints import SPARQLBasedConstraint
+    from pyshacl.errors import ConstraintLoadError, ReportableRuntimeError, ValidationFailure
+    from pyshacl.shapes_graph import ShapesGraph
+
+    install()
+    graph = ShapesGraph(plain_copy(shapes))  # pyshacl adds its system triples to the graph
+    for shape in graph.shapes:
+        if next(iter(shape.objects(SH.sparql)), None) is None:
+            continue
+        try:
+            for helper in SPARQLBasedConstraint(shape).sparql_constraints:
+                _, text = helper.pre_bind_variables(shape.node)  # the text is not the node's
+                prebinding_is_selection(helper.apply_prefixes(text))
+        except (ConstraintLoadError, ReportableRuntimeError, ValidationFailure,
+                NotImplementedError):
+            continue
 
 
 class _NotSelectionError(Exception):

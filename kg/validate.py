@@ -37,7 +37,7 @@ from kg.incremental import (
 )
 from kg.namespaces import bind_prefixes
 from kg.plain_store import plain_copy
-from kg.pyshacl_tuning import OxigraphQueriedGraph, install
+from kg.pyshacl_tuning import OxigraphQueriedGraph, install, read_selections
 from kg.store import Store
 
 if TYPE_CHECKING:
@@ -345,6 +345,7 @@ def _in_parts(store: Store, lang: str, scope: ReadScope, parts: list[list[str]],
 
     at_once = min(len(parts), cores)
     started = time.perf_counter()
+    read_selections(store.layer_graph("shapes"))  # here, not again in every part
     replies = _in_children(prepare, [({"files": files}, b"") for files in parts],
                            at_once=at_once, stop_at=lambda reply: "whole" in reply)
     claimed: set[str] = set()

@@ -20,7 +20,12 @@ from rdflib.term import Node
 
 from kg import pyshacl_tuning
 from kg import validate as validate_module
-from kg.pyshacl_tuning import OxigraphQueriedGraph, install, prebinding_is_selection
+from kg.pyshacl_tuning import (
+    OxigraphQueriedGraph,
+    install,
+    prebinding_is_selection,
+    read_selections,
+)
 from kg.rdfio import graph_from_quads, parse_file
 from kg.store import Store
 
@@ -249,3 +254,35 @@ def test_a_value_node_met_twice_is_validated_twice_as_pyshacl_does() -> None:
     assert [(r.focus_node, r.constraint) for r in results] == [
         ("urn:x:v", "MinCountConstraintComponent"), ("urn:x:v", "MinCountConstraintComponent"),
         ("urn:x:w", "MinCountConstraintComponent")]
+
+
+def test_the_queries_read_beforehand_are_not_read_again(store: Store,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """read_selections reads every query as pyshacl will ask it: a validation after it
+    parses none again (the start-up's parts are forked after it)."""
+    monkeypatch.setattr(pyshacl_tuning, "BATCH_AFTER", 2)  # every query asked twice batched
+    monkeypatch.setattr(pyshacl_tuning, "_SELECTIONS", {})
+    read_selections(store.layer_graph("shapes"))
+    assert len(pyshacl_tuning._SELECTIONS) >= 10
+    asked: list[str] = []
+    parsed: list[str] = []
+    original = pyshacl_tuning.prebinding_is_selection
+    monkeypatch.setattr(pyshacl_tuning, "prebinding_is_selection",
+                        lambda text: asked.append(text) or original(text))
+    monkeypatch.setattr(pyshacl_tuning, "_is_selection", lambda text: parsed.append(text))
+    validate_module.validate(store.layer_graph("data"), store.layer_graph("shapes"),
+                             context=store.layer_graph("ontology"))
+    assert len(set(asked)) >= 10 and parsed == []
+
+
+def test_a_query_pyshacl_refuses_is_left_to_the_validation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text pyshacl refuses (MINUS) is neither read nor an error here; pyshacl reports it
+    when it validates."""
+    shapes = Graph().parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <urn:x:> .
+        ex:S a sh:NodeShape ; sh:targetClass ex:C ; sh:sparql [
+            sh:select "SELECT $this WHERE { $this ?p ?o MINUS { $this a ex:D } }" ] .""")
+    monkeypatch.setattr(pyshacl_tuning, "_SELECTIONS", {})
+    read_selections(shapes)
+    assert pyshacl_tuning._SELECTIONS == {}
