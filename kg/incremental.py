@@ -51,8 +51,7 @@ from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node, Variable
 
-from kg.plain_store import PlainStore
-from kg.rdfio import graph_from_quads
+from kg.pyshacl_tuning import OxigraphQueriedGraph
 from kg.store import Store
 
 RDF_TYPE = str(RDF.type)
@@ -398,10 +397,11 @@ Term = ox.NamedNode | ox.BlankNode
 
 @dataclass
 class Neighbourhood:
-    """The resources to validate again (``focus``) and the data their shapes read."""
+    """The resources to validate again (``focus``) and the data their shapes read, as the
+    graph a validation reads (:func:`kg.validate.validate` with ``in_place``)."""
 
     focus: set[Term]
-    graph: Graph
+    graph: OxigraphQueriedGraph
 
 
 class TooFarError(Exception):
@@ -489,8 +489,7 @@ def neighbourhood(store: Store, scope: ReadScope, seeds: set[str], *,
     # one step further than the shapes read, for the types and blank nodes at the edge
     wider = ReadScope(scope.depth + 2, scope.inward, scope.transitive)
     read = _Walk(store, wider, walk.limit).reach(focus, towards_readers=False)
-    graph = graph_from_quads((q for node in read for q in walk.quads(subject=node)),
-                             Graph(store=PlainStore()))
+    graph = OxigraphQueriedGraph.of_quads(q for node in read for q in walk.quads(subject=node))
     return Neighbourhood(focus, graph)
 
 

@@ -42,6 +42,7 @@ from rdflib.query import Result
 from rdflib.term import Node
 
 from kg.plain_store import PlainStore, plain_copy
+from kg.rdfio import graph_from_quads
 
 _STRING = str(XSD.string)
 _LANG_STRING = str(RDF.langString)
@@ -69,6 +70,25 @@ class OxigraphQueriedGraph(Graph):
         self._blank_back: dict[str, BNode] = {}
         #: per query and other bindings: how often it was asked, then its batch (or None)
         self._batches: dict[tuple[str, tuple[tuple[str, Any], ...]], int | _Batch | None] = {}
+
+    @classmethod
+    def of_quads(cls, quads: Iterable[ox.Quad]) -> OxigraphQueriedGraph:
+        """The triples of pyoxigraph ``quads`` (graph names dropped), with the pyoxigraph copy
+        made from the quads themselves rather than from the rdflib graph at the first query
+        (a start-up part at 1M: 101,136 triples converted back); blank nodes keep their names
+        on both sides."""
+        graph = cls()
+        triples = [ox.Quad(q.subject, q.predicate, q.object) for q in quads]
+        graph_from_quads(triples, graph)
+        copy = ox.Store()
+        copy.bulk_extend(triples)
+        for quad in triples:
+            for term in (quad.subject, quad.object):
+                if isinstance(term, ox.BlankNode) and term.value not in graph._blank_back:
+                    node = graph._blank_back[term.value] = BNode(term.value)
+                    graph._blank_to_ox[node] = term
+        graph._ox = copy
+        return graph
 
     def add(self, triple: Any) -> OxigraphQueriedGraph:
         super().add(triple)

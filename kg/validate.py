@@ -98,16 +98,22 @@ class ValidationReport:
 
 
 def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
-             lang: str = "en") -> ValidationReport:
+             lang: str = "en", in_place: bool = False) -> ValidationReport:
     """Validate ``data`` (with ``context``, e.g. the ontology and vocabularies) on ``shapes``.
 
     Inference stays off: RDFS inference hides wrong-class violations. Class targets reach
     subclasses through the rdfs:subClassOf triples of the ontology in ``context``.
+    With ``in_place``, ``data`` is an :class:`OxigraphQueriedGraph` made for this validation
+    (:func:`kg.incremental.neighbourhood`'s): the context is added to it, not both copied.
     """
     # pyshacl's own ont_graph mixing copies only RDFS/OWL axioms, not SKOS concepts, so the
     # context is merged here; the merged graph is ours, so pyshacl may work in place.
-    combined = OxigraphQueriedGraph()
-    for part in (data, context):
+    if in_place:
+        assert isinstance(data, OxigraphQueriedGraph)
+        combined, parts = data, (context,)
+    else:
+        combined, parts = OxigraphQueriedGraph(), (data, context)
+    for part in parts:
         if part is not None:
             for triple in part:
                 combined.add(triple)
@@ -227,7 +233,8 @@ class _Task:
                     raise
                 log.info("validating everything: the changes reach most of the data")
             else:
-                report = validate(around.graph, shapes, context=context, lang=lang)
+                report = validate(around.graph, shapes, context=context, lang=lang,
+                                  in_place=True)
                 names = focus_names(around.focus)
                 files = len(self.changed)
                 return ValidationReport(
@@ -336,7 +343,8 @@ def _in_parts(store: Store, lang: str, scope: ReadScope, parts: list[list[str]],
                     return {"ok": True, "whole": "a part reaches too far"}, b""
                 if not described <= around.focus:
                     return {"ok": True, "whole": "a blank node no resource holds"}, b""
-                report = validate(around.graph, shapes, context=context, lang=lang)
+                report = validate(around.graph, shapes, context=context, lang=lang,
+                                  in_place=True)
                 reply = {"ok": True, "results": [r.as_dict() for r in report.results]}
                 found = {"seeds": seeds, "focus": sorted(focus_names(around.focus))}
                 return reply, gzip.compress(json.dumps(found).encode(), 1)

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 import pytest
 from pyshacl.errors import ValidationFailure
 from rdflib import BNode, Graph, Literal, URIRef
@@ -286,3 +287,29 @@ def test_a_query_pyshacl_refuses_is_left_to_the_validation(
     monkeypatch.setattr(pyshacl_tuning, "_SELECTIONS", {})
     read_selections(shapes)
     assert pyshacl_tuning._SELECTIONS == {}
+
+
+def test_a_graph_of_quads_answers_as_one_built_triple_by_triple() -> None:
+    """of_quads makes the pyoxigraph copy from the quads: the same triples (a triple in two
+    graphs once), blank nodes under their own names on both sides, and it follows changes."""
+    a, p, g = ox.NamedNode("urn:x:a"), ox.NamedNode("urn:x:p"), ox.NamedNode("urn:x:g")
+    blank = ox.BlankNode("b1")
+    quads = [ox.Quad(a, p, blank, g), ox.Quad(blank, p, ox.Literal("x", language="de")),
+             ox.Quad(a, p, blank), ox.Quad(blank, p, ox.Literal("1", datatype=ox.NamedNode(
+                 "http://www.w3.org/2001/XMLSchema#integer")))]
+    graph = OxigraphQueriedGraph.of_quads(quads)
+    one_by_one = OxigraphQueriedGraph()
+    for triple in graph_from_quads(quads):
+        one_by_one.add(triple)
+    assert set(graph) == set(one_by_one) and len(graph) == 3
+    query = "SELECT $this ?o WHERE { $this <urn:x:p> ?o }"
+
+    def rows(graph: OxigraphQueriedGraph, node: Node) -> set[Node]:
+        return {row.o for row in graph.query(query, initBindings={"this": node})}
+
+    for node in (URIRef("urn:x:a"), BNode("b1")):
+        assert rows(graph, node) == rows(one_by_one, node) != set()
+    assert rows(graph, URIRef("urn:x:a")) == {BNode("b1")}
+    graph.add((BNode("b1"), URIRef("urn:x:p"), Literal(2)))
+    graph.remove((BNode("b1"), URIRef("urn:x:p"), Literal("x", lang="de")))
+    assert rows(graph, BNode("b1")) == {Literal(1), Literal(2)}
