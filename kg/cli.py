@@ -103,7 +103,10 @@ def run_check(project: Project, quiet: bool, lang: str = "en", infos: bool = Fal
     store = load_store(project, quiet)
     if not quiet:
         click.echo("Validating data/ against shapes/ …", err=True)
-    report = validate_data(store, lang=lang)
+    try:
+        report = validate_data(store, lang=lang)
+    except KGError as err:  # shapes pyshacl cannot use
+        fail(str(err))
     assert report is not None  # no cache: always validated
     print_text_report(report, "data/", infos, warnings)
     failed = not report.conforms

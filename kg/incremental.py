@@ -197,7 +197,12 @@ class _ShapeReading:
         text = self.graph.value(constraint, SH.select) or self.graph.value(constraint, SH.ask)
         if text is None:
             raise UnboundedShapesError(f"a SPARQL constraint without a query: {constraint}")
-        patterns = list(_triple_patterns(prepareQuery(str(text), initNs=self.prefixes).algebra))
+        try:
+            query = prepareQuery(str(text), initNs=self.prefixes)
+        except Exception as err:  # pyparsing's ParseException; a bare one for a prefix
+            raise UnboundedShapesError(f"the query of {constraint} cannot be read: {err}"
+                                       ) from None
+        patterns = list(_triple_patterns(query.algebra))
         steps = 0
         for (_, predicate, _), inward in _oriented(patterns, Variable("this"), constraint,
                                                     self.object_properties):

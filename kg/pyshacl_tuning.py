@@ -41,6 +41,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.query import Result
 from rdflib.term import Node
 
+from kg.errors import KGError
 from kg.plain_store import PlainStore, plain_copy
 from kg.rdfio import graph_from_quads
 
@@ -455,8 +456,15 @@ def _install_query_cache() -> None:
             with lock:
                 prepared = cache.get(key)
             if prepared is None:
-                prepared = processor.translateQuery(processor.parseQuery(query), base,
-                                                    initNs)
+                try:
+                    prepared = processor.translateQuery(processor.parseQuery(query), base,
+                                                        initNs)
+                except Exception as err:  # pyparsing's ParseException; a bare Exception for
+                    # an unknown prefix: a query of the shapes their author must mend
+                    text = " ".join(line for line in query.split("\n")
+                                    if not line.lstrip().upper().startswith("PREFIX"))
+                    raise KGError(f"a SPARQL query cannot be read ({err}): "
+                                  f"{' '.join(text.split())[:300]}") from None
                 with lock:
                     if len(cache) > 1_000:
                         cache.clear()
@@ -537,7 +545,6 @@ def _install_property_shapes_at_once() -> None:
         return not conforms, reports
 
     PropertyConstraintComponent._evaluate_property_shape = at_once  # type: ignore[method-assign]
-    PropertyConstraintComponent._digistrat_one_by_one = one_by_one  # type: ignore[attr-defined]
 
 
 def _install_no_text_report() -> None:

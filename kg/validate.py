@@ -124,7 +124,9 @@ def validate(data: Graph, shapes: Graph, *, context: Graph | None = None,
         allow_warnings=True, allow_infos=True, abort_on_first=False, meta_shacl=False,
         do_owl_imports=False,
     )
-    assert isinstance(report_graph, Graph)
+    if not isinstance(report_graph, Graph):  # pyshacl gives back its ValidationFailure
+        message = getattr(report_graph, "message", report_graph)
+        raise KGError(f"the shapes cannot be used: {message}")
     tidy_messages(report_graph, shapes)
     bind_prefixes(report_graph.namespace_manager)
     results = [result_of(report_graph, node, lang) for node in top_level_results(report_graph)]

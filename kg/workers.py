@@ -815,6 +815,11 @@ def _fork_task(prepare: Prepare, header: Header, body: bytes, memory_mb: int | N
             except MemoryError:
                 reply, data = {"ok": False, "kind": "memory",
                                "message": "the task needed more memory than allowed"}, b""
+            except KGError as err:  # refused on purpose: its own message
+                reply, data = {"ok": False, "kind": "refused", "message": str(err)}, b""
+            except Exception as err:  # the child must answer, whatever happened
+                reply, data = {"ok": False, "kind": "internal",
+                               "message": f"{type(err).__name__}: {err}"}, b""
             child.sendall(pack(reply, data))
         finally:
             os._exit(0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from api.cli import main
@@ -41,6 +42,30 @@ def test_check_names_file_line_and_column_of_a_syntax_error(tiny: Project) -> No
     code, output = run("check", "--root", str(tiny.root), "--quiet")
     assert code == 2
     assert "error: data/bad.ttl, line 2, column 11: ; is not a valid RDF object" in output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("command", ["check", "serve"])
+@pytest.mark.parametrize(("where", "said"), [
+    ("MINUS { $this a <https://example.org/ns#Town> }",
+     "the shapes cannot be used: A SPARQL Constraint must not contain a MINUS clause"),
+    ("FILTER NOT EXISTS { $this a ex:Town }",
+     "a SPARQL query cannot be read (Unknown namespace prefix : ex): SELECT $this WHERE"),
+])
+def test_shapes_pyshacl_cannot_use_are_named_not_a_traceback(
+        command: str, where: str, said: str, tiny: Project,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SHACL-SPARQL query pyshacl refuses (MINUS) or rdflib cannot read (a prefix not
+    declared): exit 2 with the reason, from the check and from the start-up, whose validation
+    runs in a child process."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tiny.root / "cache"))
+    (tiny.root / "shapes" / "bad.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <https://example.org/ns#> .\n"
+        "ex:Bad a sh:NodeShape ; sh:targetClass ex:City ; sh:sparql [ sh:select "
+        f'"SELECT $this WHERE {{ $this ?p ?o {where} }}" ] .\n')
+    code, output = run(command, "--root", str(tiny.root), "--quiet")
+    assert code == 2
+    assert said in output
     assert "Traceback" not in output
 
 
