@@ -768,7 +768,9 @@ def run_each(prepare: Prepare, tasks: Sequence[tuple[Header, bytes]], *, timeout
 
     The children are forked by the calling thread, one after another as others finish. A
     task past ``timeout_s`` raises WorkerTimeoutError, a child that dies first
-    WorkerCrashedError; either way every child still running is killed.
+    WorkerCrashedError; either way every child still running is killed. A task that raises
+    replies ``{"ok": False, "kind": …, "message": …}`` as a pool's worker does (a KGError's
+    message as it is).
     """
     replies: dict[int, tuple[Header, bytes]] = {}
     waiting = deque(enumerate(tasks))
@@ -815,8 +817,8 @@ def _fork_task(prepare: Prepare, header: Header, body: bytes, memory_mb: int | N
             except MemoryError:
                 reply, data = {"ok": False, "kind": "memory",
                                "message": "the task needed more memory than allowed"}, b""
-            except KGError as err:  # refused on purpose: its own message
-                reply, data = {"ok": False, "kind": "refused", "message": str(err)}, b""
+            except KGError as err:  # raised on purpose: its message as it is
+                reply, data = {"ok": False, "kind": "internal", "message": str(err)}, b""
             except Exception as err:  # the child must answer, whatever happened
                 reply, data = {"ok": False, "kind": "internal",
                                "message": f"{type(err).__name__}: {err}"}, b""
