@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rdflib import Graph
 
 from kg.project import Project
+from kg.rdfio import graph_from_quads, parse_file
+from kg.store import Store
 
 ONTOLOGY = """@prefix ex: <https://example.org/ns#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -45,3 +48,18 @@ def write_project(root: Path, data: str = DATA) -> Project:
 @pytest.fixture
 def tiny(tmp_path: Path) -> Project:
     return write_project(tmp_path / "project")
+
+
+CASES = sorted((Path(__file__).resolve().parents[1] / "shapes" / "cases").rglob("*.ttl"))
+
+
+def validation_data(what: str, store: Store) -> Graph:
+    """The data of the comparisons of validations: every shape case file in one graph (each
+    file's blank nodes apart), or the bundled data."""
+    if what == "bundled data":
+        return store.layer_graph("data")
+    data = Graph()
+    for path in CASES:
+        for triple in graph_from_quads(parse_file(path)):
+            data.add(triple)
+    return data

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from rdflib import BNode, Graph, Literal, URIRef
@@ -15,11 +14,9 @@ from rdflib.plugins.stores.memory import Memory
 from kg import pyshacl_tuning
 from kg import validate as validate_module
 from kg.plain_store import PlainStore, plain_copy
-from kg.rdfio import graph_from_quads, parse_file
 from kg.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
-CASES = sorted((ROOT / "tests" / "shapes" / "cases").rglob("*.ttl"))
+from .conftest import validation_data
 
 
 def both(triples: list[tuple]) -> tuple[Graph, Graph]:
@@ -70,13 +67,7 @@ def test_a_copy_keeps_the_triples_prefixes_and_name(store: Store) -> None:
 @pytest.mark.parametrize("what", ["shape cases", "bundled data"])
 def test_a_report_is_the_same_on_either_store(what: str, store: Store,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    data = Graph()
-    if what == "shape cases":
-        for path in CASES:
-            for triple in graph_from_quads(parse_file(path)):
-                data.add(triple)
-    else:
-        data = store.layer_graph("data")
+    data = validation_data(what, store)
     shapes, ontology = store.layer_graph("shapes"), store.layer_graph("ontology")
     plain = validate_module.validate(data, shapes, context=ontology)
     monkeypatch.setattr(pyshacl_tuning, "PlainStore", Memory)

@@ -29,11 +29,12 @@ from kg.pyshacl_tuning import (
     prebinding_is_selection,
     read_selections,
 )
-from kg.rdfio import graph_from_quads, parse_file
+from kg.rdfio import graph_from_quads
 from kg.store import Store
 
+from .conftest import CASES, validation_data
+
 ROOT = Path(__file__).resolve().parents[2]
-CASES = sorted((ROOT / "tests" / "shapes" / "cases").rglob("*.ttl"))
 
 
 def report(store: Store, data: Graph) -> set[tuple[str | None, ...]]:
@@ -45,13 +46,7 @@ def report(store: Store, data: Graph) -> set[tuple[str | None, ...]]:
 @pytest.mark.parametrize("what", ["shape cases", "bundled data"])
 def test_sparql_on_pyoxigraph_reports_what_rdflib_reports(
         what: str, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    if what == "shape cases":  # every case file in one graph: each file's blank nodes apart
-        data = Graph()
-        for path in CASES:
-            for triple in graph_from_quads(parse_file(path)):
-                data.add(triple)
-    else:
-        data = store.layer_graph("data")
+    data = validation_data(what, store)
     assert len(CASES) > 100
     monkeypatch.setattr(pyshacl_tuning, "BATCH_AFTER", 2)  # every query asked twice batched
     tuned = report(store, data)
@@ -93,13 +88,7 @@ def test_the_core_changes_report_what_pyshacl_as_shipped_reports(
     without any change at all; on the bundled data with the SPARQL changes (rdflib's engine
     parses each query again for every focus node there: minutes; the SPARQL changes are
     compared with it above)."""
-    data = Graph()
-    if what == "shape cases":
-        for path in CASES:
-            for triple in graph_from_quads(parse_file(path)):
-                data.add(triple)
-    else:
-        data = store.layer_graph("data")
+    data = validation_data(what, store)
     # both validate the graph read back (pickling keeps blank nodes' names; it may fold
     # literals of one value, "02" and "2", so both must read the same copy)
     triples = tmp_path / "data.pickle"
