@@ -261,6 +261,23 @@ def ask_parent(header: Header, body: bytes = b"") -> tuple[Header, bytes]:
     return frame
 
 
+def _answer(handler: Handler, header: Header, body: bytes) -> tuple[Header, bytes]:
+    """The handler's reply, or what it raised as a reply: a pool's worker and a ``run_each``
+    child answer whatever happened (a KGError's message as it is, anything else with its
+    type)."""
+    try:
+        return handler(header, body)
+    except MemoryError:
+        return {"ok": False, "kind": "memory",
+                "message": "the task needed more memory than a worker may use"}, b""
+    except RecursionError:
+        return {"ok": False, "kind": "too-deep", "message": "the input is nested too deeply"}, b""
+    except KGError as err:  # raised on purpose
+        return {"ok": False, "kind": "internal", "message": str(err)}, b""
+    except Exception as err:
+        return {"ok": False, "kind": "internal", "message": f"{type(err).__name__}: {err}"}, b""
+
+
 def _worker_main(sock: socket.socket, make_handler: Callable[[], Handler]) -> None:
     global _PARENT
     _PARENT = sock
@@ -279,17 +296,7 @@ def _worker_main(sock: socket.socket, make_handler: Callable[[], Handler]) -> No
         if header.get("ping"):
             sock.sendall(pack({"pong": True}))
             continue
-        try:
-            reply, data = handler(header, body)
-        except MemoryError:
-            reply, data = {"ok": False, "kind": "memory",
-                           "message": "the task needed more memory than a worker may use"}, b""
-        except RecursionError:
-            reply, data = {"ok": False, "kind": "too-deep",
-                           "message": "the input is nested too deeply"}, b""
-        except Exception as err:  # the worker must answer, whatever happened
-            reply, data = {"ok": False, "kind": "internal",
-                           "message": f"{type(err).__name__}: {err}"}, b""
+        reply, data = _answer(handler, header, body)
         sock.sendall(pack(reply, data))
         if reply.get("kind") == "memory":
             return  # state after a MemoryError is not to be trusted: end, be replaced
@@ -769,8 +776,7 @@ def run_each(prepare: Prepare, tasks: Sequence[tuple[Header, bytes]], *, timeout
     The children are forked by the calling thread, one after another as others finish. A
     task past ``timeout_s`` raises WorkerTimeoutError, a child that dies first
     WorkerCrashedError; either way every child still running is killed. A task that raises
-    replies ``{"ok": False, "kind": …, "message": …}`` as a pool's worker does (a KGError's
-    message as it is).
+    replies as a pool's worker does (:func:`_answer`).
     """
     replies: dict[int, tuple[Header, bytes]] = {}
     waiting = deque(enumerate(tasks))
@@ -811,17 +817,7 @@ def _fork_task(prepare: Prepare, header: Header, body: bytes, memory_mb: int | N
             _close_inherited({child.fileno()})
             confine(allow_network=network)
             limit_resources(memory_mb, None)
-            handler = prepare()()
-            try:
-                reply, data = handler(header, body)
-            except MemoryError:
-                reply, data = {"ok": False, "kind": "memory",
-                               "message": "the task needed more memory than allowed"}, b""
-            except KGError as err:  # raised on purpose: its message as it is
-                reply, data = {"ok": False, "kind": "internal", "message": str(err)}, b""
-            except Exception as err:  # the child must answer, whatever happened
-                reply, data = {"ok": False, "kind": "internal",
-                               "message": f"{type(err).__name__}: {err}"}, b""
+            reply, data = _answer(prepare()(), header, body)
             child.sendall(pack(reply, data))
         finally:
             os._exit(0)

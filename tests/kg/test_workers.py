@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from kg.errors import KGError
 from kg.workers import (
     RECYCLE_CHECK_EVERY,
     MemoryWatchdog,
@@ -155,6 +156,24 @@ def test_run_each_answers_in_task_order_and_runs_at_most_at_once() -> None:
         assert sum(start <= moment < end for start, end in spans) <= 2
     assert max(sum(start <= moment < end for start, end in spans)
                for moment, _ in spans) == 2  # and two did work side by side
+
+
+def _raising_prepare():  # type: ignore[no-untyped-def]
+    def make():  # type: ignore[no-untyped-def]
+        def handle(header: dict[str, Any], body: bytes) -> tuple[dict[str, Any], bytes]:
+            raise {"kg": KGError("the shapes cannot be used: why"), "value": ValueError("odd"),
+                   "deep": RecursionError()}[header["raise"]]
+        return handle
+    return make
+
+
+def test_a_run_each_task_that_raises_answers_as_a_pool_worker_does() -> None:
+    """Not a silent end read as a crash: the reply says what went wrong."""
+    replies = run_each(_raising_prepare, [({"raise": k}, b"") for k in ("kg", "value", "deep")],
+                       timeout_s=30)
+    assert [(reply["kind"], reply["message"]) for reply, _ in replies] == [
+        ("internal", "the shapes cannot be used: why"), ("internal", "ValueError: odd"),
+        ("too-deep", "the input is nested too deeply")]
 
 
 def test_run_each_stops_every_child_when_one_crashes_or_overruns() -> None:
