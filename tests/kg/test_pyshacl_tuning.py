@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,14 +70,43 @@ if sys.argv[3] == "none":
     validate.install = pyshacl_tuning.install = lambda: None
     validate.OxigraphQueriedGraph = Graph
     validate.plain_copy = lambda graph: graph
-store = Store.load(Project.locate(sys.argv[1]))
 data = Graph()
 for triple in pickle.load(open(sys.argv[2], "rb")):
     data.add(triple)
-report = validate.validate(data, store.layer_graph("shapes"),
-                           context=store.layer_graph("ontology"))
+if len(sys.argv) > 4:  # shapes of their own (Turtle), no context
+    report = validate.validate(data, Graph().parse(sys.argv[4], format="turtle"))
+else:
+    store = Store.load(Project.locate(sys.argv[1]))
+    report = validate.validate(data, store.layer_graph("shapes"),
+                               context=store.layer_graph("ontology"))
 print(json.dumps([r.as_dict() for r in report.results]))
 """
+
+
+def read_back(data: Graph) -> Graph:
+    """``data`` as the process of :func:`as_shipped` reads it (pickling keeps blank nodes'
+    names; it may fold literals of one value, "02" and "2", so both must read the same)."""
+    copy = Graph()
+    for triple in pickle.loads(pickle.dumps(list(data))):
+        copy.add(triple)
+    return copy
+
+
+def as_shipped(data: Graph, tmp_path: Path, changes: str, shapes: str | None = None
+               ) -> list[dict[str, Any]]:
+    """The results of validating ``data`` in a process of its own with only some of the
+    changes (``WITHOUT``), on the bundled shapes or on ``shapes`` (Turtle)."""
+    triples = tmp_path / "data.pickle"
+    triples.write_bytes(pickle.dumps(list(data)))
+    extra = []
+    if shapes is not None:
+        (tmp_path / "shapes.ttl").write_text(shapes)
+        extra = [str(tmp_path / "shapes.ttl")]
+    found: list[dict[str, Any]] = json.loads(subprocess.run(
+        [sys.executable, "-c", WITHOUT, str(ROOT), str(triples), changes, *extra], cwd=ROOT,
+        check=True, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout)
+    return found
 
 
 @pytest.mark.parametrize(("what", "changes"), [("shape cases", "none"),
@@ -88,18 +118,8 @@ def test_the_core_changes_report_what_pyshacl_as_shipped_reports(
     without any change at all; on the bundled data with the SPARQL changes (rdflib's engine
     parses each query again for every focus node there: minutes; the SPARQL changes are
     compared with it above)."""
-    data = validation_data(what, store)
-    # both validate the graph read back (pickling keeps blank nodes' names; it may fold
-    # literals of one value, "02" and "2", so both must read the same copy)
-    triples = tmp_path / "data.pickle"
-    triples.write_bytes(pickle.dumps(list(data)))
-    data = Graph()
-    for triple in pickle.loads(triples.read_bytes()):
-        data.add(triple)
-    without = json.loads(subprocess.run(
-        [sys.executable, "-c", WITHOUT, str(ROOT), str(triples), changes], cwd=ROOT,
-        check=True, capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout)
+    data = read_back(validation_data(what, store))
+    without = as_shipped(data, tmp_path, changes)
     tuned = validate_module.validate(data, store.layer_graph("shapes"),
                                      context=store.layer_graph("ontology"))
     assert [r.as_dict() for r in tuned.results] == without
@@ -304,3 +324,54 @@ def test_a_graph_of_quads_answers_as_one_built_triple_by_triple() -> None:
     graph.add((BNode("b1"), URIRef("urn:x:p"), Literal(2)))
     graph.remove((BNode("b1"), URIRef("urn:x:p"), Literal("x", lang="de")))
     assert rows(graph, BNode("b1")) == {Literal(1), Literal(2)}
+
+
+PREBINDING_SHAPES = """
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/x#> .
+ex:Below a sh:ConstraintComponent ;
+    sh:parameter [ sh:path ex:below ] ;
+    sh:propertyValidator [ a sh:SPARQLSelectValidator ;
+        sh:message "{$value} is not below {$below} in {$currentShape}" ;
+        sh:select "SELECT $this ?value WHERE { $this $PATH ?value . FILTER (?value >= $below) }" ] ;
+    sh:validator [ a sh:SPARQLAskValidator ;
+        sh:message "{$value} is not below {$below}" ;
+        sh:ask "ASK { FILTER ($value < $below) }" ] .
+ex:S a sh:NodeShape ; sh:targetClass ex:C ;
+    sh:property ex:N, ex:M ;
+    sh:sparql [ sh:select "SELECT $this WHERE { $this <http://example.org/x#n> 0 }" ] .
+ex:N sh:path ex:n ; ex:below 3 .
+ex:M sh:path ex:m ; sh:sparql [ sh:message "{$this} has {?value}" ;
+    sh:select '''SELECT $this ?value WHERE { $this $PATH ?value .
+                 FILTER (?value > 1 && $currentShape = <http://example.org/x#M>) }''' ] .
+ex:T a sh:NodeShape ; sh:targetObjectsOf ex:n ; ex:below 2 .
+"""
+
+
+def test_prebinding_worked_out_once_binds_as_pyshacl_does(tmp_path: Path) -> None:
+    """The bindings and text of a query, worked out once per text, shape and kind of call,
+    are those pyshacl works out at every call: a constraint component's parameter, ``$PATH``,
+    ``$currentShape``, ``$value``, and a value node pyshacl does not bind because it is false
+    in Python (the literal 0: its ASK then fails for it, where 1 passes).
+
+    The message of a custom component's result is left out of the comparison: pyshacl adds
+    each result's message to a list shared by the focus nodes of one evaluation, so a result
+    may carry several, and which one is read varies from run to run of pyshacl as shipped."""
+    data = read_back(Graph().parse(format="turtle", data="""
+        @prefix ex: <http://example.org/x#> .
+        ex:a a ex:C ; ex:n 0, 1, 5 ; ex:m 1, 2 . ex:b a ex:C ; ex:n 1 ; ex:m 3 .
+        ex:c a ex:C ; ex:n 7 ."""))
+    install()
+    shapes = Graph().parse(format="turtle", data=PREBINDING_SHAPES)
+    tuned = [r.as_dict() for r in validate_module.validate(data, shapes).results]
+    shipped = as_shipped(data, tmp_path, "none", PREBINDING_SHAPES)
+
+    def compared(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**r, "message": None} if r["constraint"] == "Below" else r for r in results]
+
+    assert compared(tuned) == compared(shipped)
+    assert [r["focus_node"] for r in tuned if r["path"] is None and r["constraint"] == "Below"
+            ] == ['"0"^^xsd:integer', '"5"^^xsd:integer', '"7"^^xsd:integer']
+    assert {r["message"] for r in tuned if r["constraint"] == "SPARQLConstraintComponent"
+            } == {"", "http://example.org/x#a has 2", "http://example.org/x#b has 3"}
+    assert all(re.fullmatch(r"\d is not below \d( in \{\$currentShape\})?", r["message"])
+               for r in tuned if r["constraint"] == "Below")
