@@ -16,10 +16,10 @@ from typing import Any, TypeVar
 import pyoxigraph as ox
 from rdflib import Graph
 
-from kg.errors import KGError
+from kg.errors import KGError, LoadError
 from kg.namespaces import bind_prefixes
 from kg.project import Project
-from kg.rdfio import graph_from_quads, parse_file
+from kg.rdfio import graph_from_quads, load_file
 
 MANIFEST = "digistrat-manifest.json"
 
@@ -146,7 +146,7 @@ class Store(GraphReading):
         """Load ``files`` (default: every ontology, shapes and data file) into a store.
 
         Raises LoadError on the first file that does not parse; nothing is half-written to an
-        on-disk store in that case, because every file is parsed before anything is added.
+        on-disk store in that case: it is built in a folder beside it, removed then.
 
         An on-disk store at ``path`` is reopened (read-only) when its manifest names the same
         files and its content still has the checksum the manifest records; otherwise it is
@@ -161,21 +161,10 @@ class Store(GraphReading):
                 for file in files}, progress)
             if reopened is not None:
                 return reopened
-        parsed: list[tuple[Path, str, list[ox.Quad]]] = []
-        digests: dict[str, str] = {}  # of the bytes parsed
-        for number, file in enumerate(files, 1):
-            iri, relative, data = project.graph_iri(file), project.relative(file), \
-                file.read_bytes()
-            digests[relative] = hashlib.sha256(data).hexdigest()
-            quads = parse_file(file, graph=ox.NamedNode(iri), source=relative, data=data)
-            parsed.append((file, iri, quads))
-            if progress:
-                progress(f"[{number}/{len(files)}] {project.relative(file)}: {len(quads)} triples")
-        if path is None:
-            ox_store = ox.Store()
-            graphs = _fill(ox_store, project, parsed)
-            return cls(ox_store, graphs, project, digests)
-        return cls._build_on_disk(project, path, digests, parsed)
+            return cls._build_on_disk(project, path, files, progress)
+        ox_store = ox.Store()
+        graphs, digests = _fill(ox_store, project, files, progress)
+        return cls(ox_store, graphs, project, digests)
 
     @classmethod
     def _reopen(cls, project: Project, path: Path, digests: dict[str, str],
@@ -212,15 +201,15 @@ class Store(GraphReading):
         return cls(ox_store, graphs, project, digests, path)
 
     @classmethod
-    def _build_on_disk(cls, project: Project, path: Path, digests: dict[str, str],
-                       parsed: list[tuple[Path, str, list[ox.Quad]]]) -> Store:
+    def _build_on_disk(cls, project: Project, path: Path, files: list[Path],
+                       progress: Progress | None) -> Store:
         building = path.with_name(f"{path.name}.building-{os.getpid()}")
         try:
             if building.exists():
                 shutil.rmtree(building)
             building.mkdir(parents=True)
             ox_store = ox.Store(str(building))
-            graphs = _fill(ox_store, project, parsed)
+            graphs, digests = _fill(ox_store, project, files, progress)
             ox_store.flush()
             checksum = content_checksum(ox_store)
             del ox_store  # closes the database before it is moved
@@ -234,6 +223,9 @@ class Store(GraphReading):
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 building.rename(path)
+        except LoadError:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
         except OSError as err:
             shutil.rmtree(building, ignore_errors=True)
             raise StoreError(f"cannot write the store at {path}: {_first_line(err)}") from None
@@ -272,14 +264,23 @@ class Store(GraphReading):
         return len(self.ox)
 
 
-def _fill(ox_store: ox.Store, project: Project,
-          parsed: list[tuple[Path, str, list[ox.Quad]]]) -> list[GraphInfo]:
-    graphs = []
-    for file, iri, quads in parsed:
-        ox_store.add_graph(ox.NamedNode(iri))
-        ox_store.extend(quads)
-        graphs.append(GraphInfo(iri, project.relative(file), len(set(quads))))
-    return graphs
+def _fill(ox_store: ox.Store, project: Project, files: list[Path],
+          progress: Progress | None) -> tuple[list[GraphInfo], dict[str, str]]:
+    """Load each file into its own graph (:func:`kg.rdfio.load_file`): the graphs, and the
+    digests of the bytes loaded. Raises LoadError on the first file that does not parse."""
+    digests: dict[str, str] = {}
+    iris: list[tuple[str, str]] = []
+    for number, file in enumerate(files, 1):
+        iri, relative, data = project.graph_iri(file), project.relative(file), \
+            file.read_bytes()
+        digests[relative] = hashlib.sha256(data).hexdigest()
+        load_file(ox_store, file, graph=ox.NamedNode(iri), source=relative, data=data)
+        iris.append((iri, relative))
+        if progress:
+            progress(f"[{number}/{len(files)}] {relative}")
+    counts = {row["g"].value: int(row["n"].value) for row in ox_store.query(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    return [GraphInfo(iri, relative, counts.get(iri, 0)) for iri, relative in iris], digests
 
 
 def content_checksum(ox_store: ox.Store) -> str:

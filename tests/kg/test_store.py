@@ -9,6 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from kg.errors import LoadError
 from kg.export import export
 from kg.formats import DUMPS
 from kg.project import Project
@@ -86,6 +87,41 @@ def test_disk_store_is_rebuilt_when_a_file_changes(tiny: Project, tmp_path: Path
     store = Store.load(tiny, path, progress=lines.append)
     assert not any(line.startswith("Reopened") for line in lines)
     assert ("https://example.org/ns#City", 2) in instances_per_class(store)
+
+
+def test_each_file_s_blank_nodes_are_its_own_and_each_graph_is_counted(tiny: Project) -> None:
+    """RDF merges documents: ``_:x`` in two files is two nodes. A TriG file's named graph keeps
+    its name, its default graph is the file's; an empty file still has its graph."""
+    ns = "https://example.org/ns#"
+    (tiny.root / "data" / "a.ttl").write_text(f"_:x <{ns}p> 1 . <{ns}a> <{ns}q> _:x .\n")
+    (tiny.root / "data" / "b.ttl").write_text(f"_:x <{ns}p> 2 . <{ns}b> <{ns}q> _:x .\n")
+    (tiny.root / "data" / "c.trig").write_text(
+        f"<{ns}c> <{ns}p> 3 . <{ns}g> {{ <{ns}c> <{ns}p> 4 . <{ns}c> <{ns}p> 5 }}\n")
+    (tiny.root / "data" / "d.ttl").write_text("# nothing yet\n")
+    store = Store.load(tiny)
+    rows = store.query(f"SELECT ?s ?v WHERE {{ ?s <{ns}p> ?v FILTER isBlank(?s) }}")
+    assert len({row["s"] for row in rows}) == 2
+    shared = store.query(f"ASK {{ <{ns}a> <{ns}q> ?x . <{ns}b> <{ns}q> ?x }}")
+    assert not bool(shared)
+    counts = {g.file: g.triples for g in store.graphs}
+    assert (counts["data/a.ttl"], counts["data/b.ttl"], counts["data/c.trig"],
+            counts["data/d.ttl"]) == (2, 2, 1, 0)
+    assert bool(store.query(f"ASK {{ GRAPH <{ns}g> {{ <{ns}c> <{ns}p> 4, 5 }} }}"))
+    assert ox.NamedNode(next(g.iri for g in store.graphs if g.file == "data/d.ttl")) in set(
+        store.ox.named_graphs())
+
+
+def test_a_file_that_does_not_parse_leaves_the_store_on_disk_as_it_was(
+        tiny: Project, tmp_path: Path) -> None:
+    path = tmp_path / "stores" / "store"
+    count = len(Store.load(tiny, path))
+    (tiny.root / "data" / "bad.ttl").write_text("<https://example.org/ns#a> <p> .\n")
+    with pytest.raises(LoadError) as caught:
+        Store.load(tiny, path)
+    assert (caught.value.source, caught.value.line) == ("data/bad.ttl", 1)
+    assert [p.name for p in path.parent.iterdir()] == ["store"]  # no folder left beside it
+    (tiny.root / "data" / "bad.ttl").unlink()
+    assert len(Store.load(tiny, path)) == count
 
 
 def test_export_writes_every_dump_and_they_parse(tiny: Project, tmp_path: Path) -> None:
