@@ -9,7 +9,8 @@ each), and it finds a shape's constraint parameters by scanning a list. Here:
   SHACL asks for). The Core constraints read the rdflib graph as before. (pyshacl's own
   oxigraph backend reads every triple through pyoxigraph: 201 s against 8 s for the 10k
   benchmark data.)
-* A constraint's query asked for many focus nodes (:data:`BATCH_AFTER`) is run once for all
+* A constraint's query asked for many focus nodes (:data:`BATCH_AFTER`; one read before, for
+  a second, :data:`BATCH_AFTER_READ`) is run once for all
   (``$this`` unbound), and each later focus node is answered with its rows, when
   :func:`prebinding_is_selection` shows that binding ``$this`` beforehand selects exactly
   those rows (``$this`` is projected and bound by a required triple pattern before any
@@ -20,8 +21,9 @@ each), and it finds a shape's constraint parameters by scanning a list. Here:
   when rdflib runs it (:data:`SPARQL_CHANGES`), and, for the
   Core constraints (:data:`CORE_CHANGES`): look up constraint parameters in a set, read a
   shape's parameters and construct its constraint components once, validate a property
-  shape for all the value nodes of ``sh:property`` at once rather than one by one, and write
-  no text for a result (only pyshacl's text report reads it). At 1M triples these take a
+  shape for all the value nodes of ``sh:property`` at once rather than one by one, write
+  no text for a result (only pyshacl's text report reads it), work out a shape's name once,
+  and name a result's blank node by a count rather than a new random UUID. At 1M triples these take a
   start-up part's validation from 10.6 to 3.6 s.
 
 One thing may read differently: a custom constraint component's (``sh:ConstraintComponent``)
@@ -36,7 +38,10 @@ case and on the bundled data, and with pyshacl's as shipped, result by result an
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -61,6 +66,9 @@ _Batch = tuple[list[Variable], dict[Any, list[dict[Variable, Node]]]]
 #: The ask of a query (for one more focus node) that runs it for all: reading whether it may
 #: (rdflib parses it, 30–130 ms) costs what a few hundred focus nodes' queries cost.
 BATCH_AFTER = 64
+#: The same for a query read before (:func:`read_selections`, or an earlier validation in this
+#: process): its second ask. A start-up part at 1M: 3.1 s with 64, 2.6 s with 2.
+BATCH_AFTER_READ = 2
 
 
 class OxigraphQueriedGraph(Graph):
@@ -171,7 +179,8 @@ class OxigraphQueriedGraph(Graph):
         key = (text, tuple(sorted((k.value, v) for k, v in others.items())))
         batch = self._batches.get(key, 0)
         if isinstance(batch, int):
-            if batch + 1 < BATCH_AFTER:  # reading the query costs more than a few asks
+            after = BATCH_AFTER_READ if text in _SELECTIONS else BATCH_AFTER
+            if batch + 1 < after:  # reading the query costs more than a few asks
                 self._batches[key] = batch + 1
                 return None
             batch = self._batches[key] = (self._run_batch(text, others)
@@ -596,6 +605,40 @@ def _install_property_shapes_at_once() -> None:
     PropertyConstraintComponent._evaluate_property_shape = at_once  # type: ignore[method-assign]
 
 
+def _install_shape_names_once() -> None:
+    """pyshacl writes a shape's name into log messages at every evaluation, whether or not they
+    are logged (``f"… {str(self)}"``: 126,288 names for a start-up part at 1M); a shape's name
+    is worked out once per shapes graph."""
+    from pyshacl.shape import Shape
+
+    original = Shape.__str__
+
+    def name(self: Any) -> str:
+        names: dict[Any, str] = self.sg.__dict__.setdefault("_digistrat_names", {})
+        found = names.get(self)
+        if found is None:
+            found = names[self] = original(self)
+        return found
+
+    Shape.__str__ = name  # type: ignore[method-assign]
+
+
+def _install_counted_result_nodes() -> None:
+    """pyshacl makes each result's blank node with ``BNode()``, a new random UUID each
+    (27,021 for a start-up part at 1M, most of them results that ``sh:or``, ``sh:not`` and
+    ``sh:node`` make and drop); here one random part per process and a count: as unique
+    within a report, and across the processes forked from one."""
+    from pyshacl.constraints import constraint_component
+
+    count = itertools.count()
+    random = uuid.uuid4().hex
+
+    def result_node() -> BNode:
+        return BNode(f"r{random}p{os.getpid()}n{next(count)}")
+
+    constraint_component.BNode = result_node  # type: ignore[attr-defined]
+
+
 def _install_no_text_report() -> None:
     """pyshacl writes a text for every result it makes, the results that ``sh:or``, ``sh:not``
     and ``sh:node`` make and drop too (a sixth of a start-up part's time); the text goes only
@@ -611,4 +654,5 @@ def _install_no_text_report() -> None:
 SPARQL_CHANGES = (_install_query_cache, _install_check_cache, _install_prebinding_once)
 #: the changes to how pyshacl sets up shapes and Core constraints and reports results
 CORE_CHANGES = (_install_parameter_set, _install_shapes_read_once,
-                _install_property_shapes_at_once, _install_no_text_report)
+                _install_property_shapes_at_once, _install_no_text_report,
+                _install_shape_names_once, _install_counted_result_nodes)
