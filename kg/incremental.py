@@ -32,6 +32,7 @@ validated (as quick, and simpler).
 
 from __future__ import annotations
 
+import copy
 import gzip
 import hashlib
 import json
@@ -419,10 +420,22 @@ class _Walk:
         self.data = {g.iri for g in store.graphs if store.project.layer_of_graph(g.iri) == "data"}
         self.context = {q.subject for iri in store.graph_iris("ontology")
                         for q in store.quads(graph=iri)}
+        #: the quads of each node asked (as subject, as object), for the walks of one reach
+        self.read: dict[tuple[Term | None, Term | None], list[ox.Quad]] = {}
+
+    def wider(self, scope: ReadScope) -> _Walk:
+        """A walk of ``scope`` over the same data, sharing what this one has read."""
+        walk = copy.copy(self)
+        walk.scope = scope
+        return walk
 
     def quads(self, subject: Term | None = None, obj: Term | None = None) -> list[ox.Quad]:
-        return [q for q in self.store.ox.quads_for_pattern(subject, None, obj, None)
+        found = self.read.get((subject, obj))
+        if found is None:
+            found = self.read[subject, obj] = [
+                q for q in self.store.ox.quads_for_pattern(subject, None, obj, None)
                 if q.graph_name.value in self.data]
+        return found
 
     def held_blank_nodes(self, nodes: set[Term]) -> set[Term]:
         """The blank nodes that ``nodes`` hold (as values, through blank nodes only)."""
@@ -493,7 +506,7 @@ def neighbourhood(store: Store, scope: ReadScope, seeds: set[str], *,
     focus |= walk.held_blank_nodes(focus)
     # one step further than the shapes read, for the types and blank nodes at the edge
     wider = ReadScope(scope.depth + 2, scope.inward, scope.transitive)
-    read = _Walk(store, wider, walk.limit).reach(focus, towards_readers=False)
+    read = walk.wider(wider).reach(focus, towards_readers=False)
     graph = OxigraphQueriedGraph.of_quads(q for node in read for q in walk.quads(subject=node))
     return Neighbourhood(focus, graph)
 
