@@ -431,24 +431,24 @@ def _install_prebinding_once() -> None:
     ``$currentShape``, ``$shapesGraph``, ``$PATH`` put in), and writes the prefixes before
     the text again: a sixth of a start-up part's validation at 1M. Both are functions of the
     text, the shape, its prefixes, and whether a value node (and which extra variables) are
-    given, so each is worked out once; the bindings are then those same names, given this
-    call's nodes. A text pyshacl refuses is refused at every call, as before."""
+    given, so each is worked out once (kept on the query's helper, which lives as long as its
+    shapes graph); the bindings are then those same names, given this call's nodes. A text
+    pyshacl refuses is refused at every call, as before."""
     from pyshacl.helper.sparql_query_helper import SPARQLQueryHelper
 
     original = SPARQLQueryHelper.pre_bind_variables
     original_prefixes = SPARQLQueryHelper.apply_prefixes
-    bound: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = {}
     prefixed: dict[tuple[str, tuple[tuple[Any, Any], ...]], str] = {}
 
     def pre_bind_variables(self: Any, thisnode: Any, valuenode: Any = None,
                            extravars: Any = None) -> tuple[dict[str, Any], str]:
+        bound: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = self.__dict__.setdefault(
+            "_digistrat_bound", {})
         key = (self.select_text, self.shape, tuple(self.prefixes.items()),
                valuenode is not None, bool(valuenode), frozenset(extravars or ()))
         found = bound.get(key)
         if found is None:
             bindings, text = original(self, thisnode, valuenode, extravars)
-            if len(bound) > 10_000:
-                bound.clear()
             found = bound[key] = (tuple(bindings), text)
         names, text = found
         nodes = {"this": thisnode, "value": valuenode, "currentShape": self.shape.node}
