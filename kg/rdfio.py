@@ -63,8 +63,9 @@ def load_file(store: ox.Store, path: Path, *, graph: ox.NamedNode, source: str,
     """Add the triples of a file whose suffix names its syntax (``data``: its bytes) to
     ``store``: into ``graph`` unless the syntax names graphs (``graph`` is made even for no
     triple). The file's blank nodes are its own, under new labels, as RDF merges documents;
-    parsing and adding in pyoxigraph take 2.8 s for the 1M benchmark data, where parsing to
-    Python quads, putting them in the graph and adding them took 6.9 s (``docs/performance.md``).
+    parsing and adding in pyoxigraph take 2.7–3.0 s for the 1M benchmark data, where parsing
+    to Python quads, putting them in the graph and adding them took 6.8–7.3 s
+    (``docs/performance.md``).
 
     Raises LoadError as :func:`parse_bytes` does; a file that fails adds nothing.
     """

@@ -391,7 +391,7 @@ def _collect_seldom() -> None:
     """For the rest of a start-up part's child: what it holds now (the store, the reach) is
     kept until the child ends, so no collection looks at it again, and collections come
     seldom. A part at 1M makes no garbage a collection would find (reference counting frees
-    it), and the collector's passes cost it 0.4–0.7 s of 5 (``docs/performance.md``)."""
+    it), and the collector's passes cost it 0.6–0.9 s of 5.4 (``docs/performance.md``)."""
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     gc.enable()
