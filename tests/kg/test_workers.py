@@ -215,3 +215,36 @@ def _children() -> set[str]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid():
                 found.add(entry)
     return found
+
+
+_SHARED_AFTER_COLLECTION = """
+import gc, json, sys
+from kg.workers import PoolSpec, WorkerPool, private_memory_bytes
+from tests.kg.test_workers import _prepare
+
+held = [[i] for i in range(1_500_000)]  # about 100 MB of small containers
+pool = WorkerPool(PoolSpec("t", size=0, memory_mb=None), _prepare)
+try:
+    before = private_memory_bytes(pool.zygote_pid)
+    gc.collect()
+    gc.collect()
+    after = private_memory_bytes(pool.zygote_pid)
+    print(json.dumps({"before": before, "after": after, "held": len(held)}))
+finally:
+    pool.close()
+"""
+
+
+def test_a_collection_in_the_serving_process_leaves_the_zygote_its_shared_pages() -> None:
+    # Without the freeze before the fork, the parent's collections write to the objects'
+    # pages, the kernel copies them, and the zygote's 100 MB become its own (private).
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", _SHARED_AFTER_COLLECTION], capture_output=True,
+                         text=True, timeout=120, cwd=Path(__file__).parents[2])
+    assert run.returncode == 0, run.stderr
+    found = json.loads(run.stdout)
+    grown_mb = (found["after"] - found["before"]) / 2**20
+    assert grown_mb < 10, found
