@@ -69,7 +69,7 @@ def start_services(app: FastAPI) -> None:
 
 
 def stop_services(app: FastAPI) -> None:
-    for name in ("memory_watchdog", "query_backend", "validation_pool"):
+    for name in ("search_index", "memory_watchdog", "query_backend", "validation_pool"):
         service = getattr(app.state, name, None)
         if service is not None:
             service.close()

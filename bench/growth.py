@@ -39,7 +39,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from httpclient import fetch_once, run_cell
-from servers import start_digistrat
+from servers import start_digistrat, wait_for_search
 
 from kg.namespaces import BASE
 from queries import QUERIES
@@ -50,20 +50,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def page_of(iri: str) -> str:
     """The local path of a dataset IRI (`/id/...`)."""
     return "/" + iri.removeprefix(BASE)
-
-
-async def wait_for_search(port: int, seconds: float) -> float:
-    """Seconds until `/search` answers 200 (its index is built in the background; 503
-    until then)."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        status, body, _ = await fetch_once(port, "/search?q=digital&format=json")
-        if status == 200:
-            return time.perf_counter() - started
-        if status != 503:  # 503: still being built; anything else will not get better
-            raise RuntimeError(f"/search answered {status}: {body[:300]!r}")
-        await asyncio.sleep(0.5)
-    raise RuntimeError(f"/search did not answer 200 within {seconds:.0f} s")
 
 
 def p50(port: int, target: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -103,8 +89,8 @@ def measure(root: Path, extra: list[str], row: dict[str, Any], args: argparse.Na
                                  quiet=args.serve_log is None)
         try:
             row["ready_s"] = round(server.ready_seconds, 1)
-            row["memory_after_load"] = server.rss_mb()
-            row["search_ready_s"] = round(asyncio.run(wait_for_search(server.port, 1800)), 1)
+            row["search_ready_s"] = round(wait_for_search(server), 1)
+            row["memory_after_load"] = server.rss_mb()  # with the search index built
             pages = {"strategy_page": page_of(samples["strategy"]) + "?format=html",
                      "home_page": "/",
                      "search": "/search?format=html&q=" + quote("digitale verwaltung")}

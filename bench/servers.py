@@ -145,6 +145,21 @@ def start_digistrat(root: Path, log: Path, *, store: Path | None = None,
     return wait_ready(server, f"http://127.0.0.1:{port}{ready_path}", timeout)
 
 
+def wait_for_search(server: Server, seconds: float = 1800) -> float:
+    """Seconds until digistrat's `/search` answers 200: its index is built after the service
+    answers (503 until then), and the service's memory is measured once it is."""
+    started = time.perf_counter()
+    url = f"http://127.0.0.1:{server.port}/search?q=digital&format=json"
+    while time.perf_counter() - started < seconds:
+        status = http_status(url, timeout=60)
+        if status == 200:
+            return time.perf_counter() - started
+        if status != 503:  # 503: still being built; anything else will not get better
+            raise RuntimeError(f"{server.name}: /search answered {status}")
+        time.sleep(0.25)
+    raise RuntimeError(f"{server.name}: /search did not answer 200 within {seconds:.0f} s")
+
+
 def start_oxigraph(root: Path, log: Path, *, disk: bool = False, timeout: float = 600) -> Server:
     """`oxigraph serve` in memory (data POSTed to /store) or `serve-read-only` on disk."""
     port = free_port()

@@ -32,6 +32,7 @@ filters, parentheses and stars are just text and no query can fail to parse.
 from __future__ import annotations
 
 import functools
+import json
 import re
 import sqlite3
 import threading
@@ -40,7 +41,7 @@ import unicodedata
 import weakref
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -49,6 +50,7 @@ from kg.errors import KGError
 from kg.i18n import LANGUAGES
 from kg.store import Store
 from kg.views.common import DCT, ORG, SKOS, is_named, labels, pick, select_in_parts
+from kg.workers import Handler, Header, Prepare, Started, start_once
 
 DS = "https://w3id.org/digistrat/ontology#"
 ELI = "http://data.europa.eu/eli/ontology#"
@@ -107,6 +109,10 @@ _HAS_UMLAUT = re.compile("[äöüßÄÖÜẞ]")
 _PHRASE = re.compile(r'"([^"]*)"?')
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe",
                           "Ü": "Ue", "ẞ": "SS"})
+
+
+class SearchBuildError(KGError):
+    """The child that built the index answered with an error."""
 
 
 class SearchQueryError(KGError):
@@ -234,6 +240,11 @@ class Doc:
     context: list[str] = field(default_factory=list)
 
 
+#: What a hit shows of its resource, kept in the index's ``docs`` table.
+_SHOWN = ("iri", "labels", "type", "designation", "texts", "city", "strategy", "source",
+          "body", "body_lang")
+
+
 @dataclass(frozen=True)
 class Link:
     iri: str
@@ -279,33 +290,25 @@ class Results:
 
 
 class SearchIndex:
-    """An in-memory FTS5 index over the store's resources (see the module doc). Safe to
+    """An FTS5 index over the store's resources (see the module doc), all of it in one
+    in-memory SQLite database: the searched text, what a hit shows (a row per resource) and
+    the names of what hits point to. It holds no Python object per resource, and the process
+    that builds it hands it over as one image (:meth:`image`, :meth:`from_image`). Safe to
     share between threads: one connection, one lock (a search takes milliseconds)."""
 
-    def __init__(self, docs: list[Doc], names: dict[str, dict[str, str]],
-                 build_seconds: float = 0.0) -> None:
-        # a kind is a range of rowids; within it, the shortest own text first (see WINDOW)
-        docs = sorted(docs, key=_order)
-        self.docs = docs
-        self.names = names  # IRI → language → label (cities, strategies, sources, types)
-        self.build_seconds = build_seconds
-        self.ranges: dict[str, tuple[int, int]] = {}
-        for rowid, doc in enumerate(docs, 1):
-            low, _ = self.ranges.get(doc.kind, (rowid, rowid))
-            self.ranges[doc.kind] = (low, rowid)
-        self._kinds = [k for k in KINDS if k in self.ranges]
+    def __init__(self, db: sqlite3.Connection, build_seconds: float = 0.0) -> None:
+        self._db = db
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._db.execute("CREATE VIRTUAL TABLE search USING fts5(name, body, fold, context, "
-                         "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')")
-        self._db.executemany(
-            "INSERT INTO search(rowid, name, body, fold, context) VALUES (?, ?, ?, ?, ?)",
-            (_row(rowid, doc) for rowid, doc in enumerate(docs, 1)))
-        self._db.execute("INSERT INTO search(search) VALUES ('optimize')")
-        self._db.commit()
+        self.build_seconds = build_seconds
+        # a kind is a range of rowids; within it, the shortest own text first (see WINDOW)
+        self.ranges: dict[str, tuple[int, int]] = {
+            kind: (low, high) for kind, low, high in db.execute(
+                "SELECT kind, min(rowid), max(rowid) FROM docs GROUP BY kind")}
+        self._kinds = [k for k in KINDS if k in self.ranges]
+        self._size = sum(high - low + 1 for low, high in self.ranges.values())
 
     def __len__(self) -> int:
-        return len(self.docs)
+        return self._size
 
     def close(self) -> None:
         with self._lock:
@@ -318,9 +321,39 @@ class SearchIndex:
         """Read every indexed resource from ``store`` (through the views' query entry point)."""
         started = time.perf_counter()
         docs, names = _collect(store)
-        index = cls(docs, names)
-        index.build_seconds = time.perf_counter() - started
-        return index
+        return cls.of_docs(docs, names, time.perf_counter() - started)
+
+    @classmethod
+    def of_docs(cls, docs: list[Doc], names: dict[str, dict[str, str]],
+                build_seconds: float = 0.0) -> SearchIndex:
+        docs = sorted(docs, key=_order)
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.execute("CREATE VIRTUAL TABLE search USING fts5(name, body, fold, context, "
+                   "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')")
+        db.executemany("INSERT INTO search(rowid, name, body, fold, context) "
+                       "VALUES (?, ?, ?, ?, ?)", (_row(rowid, doc) for rowid, doc
+                                                  in enumerate(docs, 1)))
+        db.execute("INSERT INTO search(search) VALUES ('optimize')")
+        db.execute("CREATE TABLE docs(rowid INTEGER PRIMARY KEY, kind TEXT, shown TEXT)")
+        db.executemany("INSERT INTO docs VALUES (?, ?, ?)", (
+            (rowid, doc.kind, json.dumps([getattr(doc, f) for f in _SHOWN]))
+            for rowid, doc in enumerate(docs, 1)))
+        db.execute("CREATE TABLE names(iri TEXT PRIMARY KEY, labels TEXT) WITHOUT ROWID")
+        db.executemany("INSERT INTO names VALUES (?, ?)",
+                       ((iri, json.dumps(labels)) for iri, labels in names.items()))
+        db.commit()
+        return cls(db, build_seconds)
+
+    def image(self) -> bytes:
+        """The whole index as bytes (SQLite's serialized database)."""
+        with self._lock:
+            return self._db.serialize()
+
+    @classmethod
+    def from_image(cls, image: bytes, build_seconds: float = 0.0) -> SearchIndex:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+        db.deserialize(image)
+        return cls(db, build_seconds)
 
     # --- searching --------------------------------------------------------------------
 
@@ -342,9 +375,13 @@ class SearchIndex:
             wanted = [kind] if kind else [k for k in KINDS if by_kind.get(k)]
             ranked = self._ranked(expression, {k: by_kind.get(k, []) for k in wanted},
                                   limit, offset)
+            shown = self._shown([rowid for name in wanted for rowid, _ in ranked[name]])
+            names = self._names({value for doc in shown.values() for value in (
+                doc.type, doc.city, doc.strategy, doc.source)} - {""})
         forms = match_forms(terms)
         groups = [Group(name, len(by_kind.get(name, [])),
-                        [self._hit(rowid, score, forms, lang) for rowid, score in ranked[name]])
+                        [_hit(shown[rowid], score, forms, lang, names)
+                         for rowid, score in ranked[name]])
                   for name in wanted]
         counts = {k: len(by_kind[k]) for k in KINDS if by_kind.get(k)}
         return Results(text, terms, sum(counts.values()), counts, groups,
@@ -390,31 +427,54 @@ class SearchIndex:
                 ranked[name] += [(r, None) for r in rows[start:start + missing]]
         return ranked
 
-    def _hit(self, rowid: int, score: float | None, forms: tuple[tuple[str, bool], ...],
-             lang: str) -> Hit:
-        doc = self.docs[rowid - 1]
-        label = pick(doc.labels, lang) or doc.iri
-        ordered = sorted(zip(doc.body_lang, doc.body, strict=True),
-                         key=lambda t: (t[0] != lang, t[0] not in LANGUAGES))
-        pieces: list[tuple[str, bool]] = []
-        for _, text in ordered:  # the first text that matches, the reader's language first
-            pieces = excerpt(text, forms, whole=doc.kind == "quote")
-            if pieces:
-                break
-        if not pieces:  # the match is in the name or the context: describe it
-            fallback = pick(doc.texts, lang) or ""
-            pieces = [(fallback if len(fallback) <= FALLBACK_CHARS else
-                       fallback[:FALLBACK_CHARS].rsplit(" ", 1)[0] + " …", False)]
-        type_label = pick(doc.designation, lang) or self.name(doc.type, lang)
-        return Hit(doc.kind, doc.iri, label, highlight(label, forms),
-                   [p for p in pieces if p[0]], type_label, self._link(doc.city, lang),
-                   self._link(doc.strategy, lang), self._link(doc.source, lang), score)
+    def _shown(self, rowids: list[int]) -> dict[int, Doc]:
+        """What the hits ``rowids`` show (the lock held)."""
+        found: dict[int, Doc] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = rowids[start:start + 500]
+            marks = ", ".join("?" * len(chunk))  # only placeholders go into the statement
+            for rowid, kind, shown in self._db.execute(
+                    f"SELECT rowid, kind, shown FROM docs WHERE rowid IN ({marks})", chunk):  # noqa: S608
+                found[rowid] = Doc(kind, **dict(zip(_SHOWN, json.loads(shown), strict=True)))
+        return found
 
-    def name(self, value: str, lang: str) -> str:
-        return (pick(self.names.get(value, {}), lang) or "") if value else ""
+    def _names(self, iris: set[str]) -> dict[str, dict[str, str]]:
+        """The labels (language → label) of ``iris`` that have any (the lock held)."""
+        found: dict[str, dict[str, str]] = {}
+        wanted = sorted(iris)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))  # only placeholders go into the statement
+            for iri, labels_json in self._db.execute(
+                    f"SELECT iri, labels FROM names WHERE iri IN ({marks})", chunk):  # noqa: S608
+                found[iri] = json.loads(labels_json)
+        return found
 
-    def _link(self, value: str, lang: str) -> Link | None:
-        return Link(value, self.name(value, lang) or value) if value else None
+
+def _hit(doc: Doc, score: float | None, forms: tuple[tuple[str, bool], ...], lang: str,
+         names: dict[str, dict[str, str]]) -> Hit:
+    label = pick(doc.labels, lang) or doc.iri
+    ordered = sorted(zip(doc.body_lang, doc.body, strict=True),
+                     key=lambda t: (t[0] != lang, t[0] not in LANGUAGES))
+    pieces: list[tuple[str, bool]] = []
+    for _, text in ordered:  # the first text that matches, the reader's language first
+        pieces = excerpt(text, forms, whole=doc.kind == "quote")
+        if pieces:
+            break
+    if not pieces:  # the match is in the name or the context: describe it
+        fallback = pick(doc.texts, lang) or ""
+        pieces = [(fallback if len(fallback) <= FALLBACK_CHARS else
+                   fallback[:FALLBACK_CHARS].rsplit(" ", 1)[0] + " …", False)]
+
+    def name(value: str) -> str:
+        return (pick(names.get(value, {}), lang) or "") if value else ""
+
+    def link(value: str) -> Link | None:
+        return Link(value, name(value) or value) if value else None
+
+    type_label = pick(doc.designation, lang) or name(doc.type)
+    return Hit(doc.kind, doc.iri, label, highlight(label, forms), [p for p in pieces if p[0]],
+               type_label, link(doc.city), link(doc.strategy), link(doc.source), score)
 
 
 def _order(doc: Doc) -> tuple[int, int, str]:
@@ -655,6 +715,15 @@ _INDEXES: weakref.WeakKeyDictionary[Store, SearchIndex] = weakref.WeakKeyDiction
 _BUILDING = threading.Lock()
 
 
+def _build_in_child(store: Store) -> Prepare:
+    def prepare() -> Callable[[], Handler]:
+        def handle(header: Header, body: bytes) -> tuple[Header, bytes]:
+            index = SearchIndex.build(store.reopened())
+            return {"ok": True, "seconds": index.build_seconds}, index.image()
+        return lambda: handle
+    return prepare
+
+
 def index_for(store: Store) -> SearchIndex:
     """The index of ``store``, built once (the store does not change while it is served)."""
     with _BUILDING:
@@ -664,25 +733,53 @@ def index_for(store: Store) -> SearchIndex:
         return index
 
 
+#: How long the child that builds an embedded store's index may take (at 1M triples it took
+#: 10 s on the benchmark machine).
+BUILD_TIMEOUT_S = 3600.0
+
+
 class IndexBuild:
-    """The index of a store, built in a background thread, so that a service starts without
-    waiting for it (about a minute on the 1M-triple benchmark data, a second on the bundled
-    data); searches wait for it."""
+    """The index of a store, built without holding up the service; searches wait for it.
+
+    The embedded store's index is built in a child process (:func:`kg.workers.start_once`,
+    forked when this is made), which hands it back as one SQLite image: what reading the
+    store and building leave behind goes with the child (at 1M triples the server kept about
+    300 MB more when it built the index itself, ``docs/performance.md``). A remote store's
+    index is built in a thread of this process (a forked child would not have the server's
+    connections to the store). Either way a thread waits for it.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.error: BaseException | None = None
         self._index: SearchIndex | None = None
         self._done = threading.Event()
+        self._child: Started | None = None
+        if isinstance(store, Store) and store not in _INDEXES:
+            self._child = start_once(_build_in_child(store), {}, b"",
+                                     timeout_s=BUILD_TIMEOUT_S)
         threading.Thread(target=self._run, name="search-index", daemon=True).start()
 
     def _run(self) -> None:
         try:
-            self._index = index_for(self.store)
+            if self._child is None:
+                self._index = index_for(self.store)
+                return
+            reply, image = self._child.reply()
+            if not reply.get("ok"):
+                raise SearchBuildError(str(reply.get("message")))
+            index = SearchIndex.from_image(image, float(reply["seconds"]))
+            with _BUILDING:
+                self._index = _INDEXES.setdefault(self.store, index)
         except Exception as err:  # given to the searches that wait for the index
             self.error = err
         finally:
             self._done.set()
+
+    def close(self) -> None:
+        """Stop the child that builds the index, if it still runs."""
+        if self._child is not None and not self._done.is_set():
+            self._child.stop()
 
     @property
     def failed(self) -> bool:

@@ -20,7 +20,8 @@ wait in a bounded queue; past it the pool answers "busy" at once. Pools are owne
 starts them (the app's lifespan, a CLI command) and closed explicitly.
 
 :func:`run_once` runs one task in a single confined child, for commands that need one;
-:func:`run_each` runs several so, a few at a time.
+:func:`start_once` starts one so without waiting for it; :func:`run_each` runs several so, a
+few at a time.
 
 Frames on every socket: 4-byte header length, 4-byte body length, a JSON header, the body.
 """
@@ -777,8 +778,35 @@ def run_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
     Raises WorkerTimeoutError past ``timeout_s`` (the child is killed) and
     WorkerCrashedError when it dies first.
     """
-    return run_each(prepare, [(header, body)], timeout_s=timeout_s, memory_mb=memory_mb,
-                    network=network)[0]
+    return start_once(prepare, header, body, timeout_s=timeout_s, memory_mb=memory_mb,
+                      network=network).reply()
+
+
+class Started:
+    """One task running in a confined child of its own (:func:`start_once`)."""
+
+    def __init__(self, sock: socket.socket, pid: int, timeout_s: float) -> None:
+        self._sock, self.pid, self._timeout_s = sock, pid, timeout_s
+        self._deadline = time.monotonic() + timeout_s
+
+    def reply(self) -> tuple[Header, bytes]:
+        """Its reply, waited for until its deadline (from any thread), as :func:`run_once`
+        gives it; the child is reaped. Once only."""
+        return _reply_of(self._sock, self.pid, self._deadline, self._timeout_s)
+
+    def stop(self) -> None:
+        """Kill the child if it still runs (its :meth:`reply` then raises
+        WorkerCrashedError)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+
+
+def start_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
+               memory_mb: int | None = None, network: bool = False) -> Started:
+    """Fork a confined child that runs one task, as :func:`run_once` does, and return at
+    once; forked by the calling thread, its reply read by any (:meth:`Started.reply`)."""
+    sock, pid = _fork_task(prepare, header, body, memory_mb, network)
+    return Started(sock, pid, timeout_s)
 
 
 def run_each(prepare: Prepare, tasks: Sequence[tuple[Header, bytes]], *, timeout_s: float,

@@ -3,6 +3,7 @@ as a page. Expectations are read from the store, not written down."""
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import unicodedata
@@ -29,6 +30,7 @@ from kg.search import (
 )
 from kg.store import Store
 from kg.views.common import select
+from kg.workers import WorkerCrashedError
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html"}
@@ -371,3 +373,38 @@ def test_triple_terms_as_objects_are_left_out(store: Store) -> None:
                if t.predicate.value.endswith("#class")]
     assert classes == [t for t in void_description(store, "https://example.org/", [])
                        if t.predicate.value.endswith("#class")]
+
+
+# --- built in a child -----------------------------------------------------------------------
+
+
+def _fresh(store: Store) -> Store:
+    """The same data in a store no index was built for yet."""
+    copy = ox.Store()
+    copy.extend(store.ox)
+    return Store(copy, store.graphs, store.project)
+
+
+def test_an_embedded_stores_index_is_built_in_a_child_and_answers_as_one_built_here(
+        store: Store) -> None:
+    fresh = _fresh(store)
+    build = IndexBuild(fresh)
+    assert build._child is not None and build._child.pid != os.getpid()
+    child = build.wait(120)
+    here = SearchIndex.build(store)
+    assert child is not None and len(child) == len(here) > 0
+    assert child.ranges == here.ranges
+    for q in ("Zurich", "Daten", "Stadtrat", "open data", "Zürich Daten"):
+        for lang in ("de", "en"):
+            ours, theirs = child.search(q, lang, limit=20), here.search(q, lang, limit=20)
+            assert ours.total == theirs.total > 0, q
+            assert ours.groups == theirs.groups, q
+    assert IndexBuild(fresh).wait(1) is child  # built once per store
+
+
+def test_a_build_whose_child_is_stopped_fails_and_says_so(store: Store) -> None:
+    build = IndexBuild(_fresh(store))
+    build.close()
+    with pytest.raises(WorkerCrashedError, match="ended"):
+        build.wait(60)
+    assert build.failed
