@@ -39,6 +39,7 @@ import threading
 import time
 import unicodedata
 import weakref
+import zlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -328,19 +329,24 @@ class SearchIndex:
                 build_seconds: float = 0.0) -> SearchIndex:
         docs = sorted(docs, key=_order)
         db = sqlite3.connect(":memory:", check_same_thread=False)
+        # contentless: the text is indexed, not kept (what a hit shows is in ``docs``)
         db.execute("CREATE VIRTUAL TABLE search USING fts5(name, body, fold, context, "
-                   "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')")
+                   "content = '', tokenize = 'unicode61 remove_diacritics 2', "
+                   "prefix = '2 3')")
         db.executemany("INSERT INTO search(rowid, name, body, fold, context) "
                        "VALUES (?, ?, ?, ?, ?)", (_row(rowid, doc) for rowid, doc
                                                   in enumerate(docs, 1)))
         db.execute("INSERT INTO search(search) VALUES ('optimize')")
-        db.execute("CREATE TABLE docs(rowid INTEGER PRIMARY KEY, kind TEXT, shown TEXT)")
+        db.execute("CREATE TABLE docs(rowid INTEGER PRIMARY KEY, kind TEXT, shown BLOB)")
         db.executemany("INSERT INTO docs VALUES (?, ?, ?)", (
-            (rowid, doc.kind, json.dumps([getattr(doc, f) for f in _SHOWN]))
+            (rowid, doc.kind, zlib.compress(json.dumps([getattr(doc, f) for f in _SHOWN])
+                                            .encode(), 1))
             for rowid, doc in enumerate(docs, 1)))
         db.execute("CREATE TABLE names(iri TEXT PRIMARY KEY, labels TEXT) WITHOUT ROWID")
-        db.executemany("INSERT INTO names VALUES (?, ?)",
-                       ((iri, json.dumps(labels)) for iri, labels in names.items()))
+        shown = {value for doc in docs for value in (doc.type, doc.city, doc.strategy,
+                                                      doc.source)}  # what hits point to
+        db.executemany("INSERT INTO names VALUES (?, ?)", (
+            (iri, json.dumps(labels)) for iri, labels in names.items() if iri in shown))
         db.commit()
         return cls(db, build_seconds)
 
@@ -435,7 +441,8 @@ class SearchIndex:
             marks = ", ".join("?" * len(chunk))  # only placeholders go into the statement
             for rowid, kind, shown in self._db.execute(
                     f"SELECT rowid, kind, shown FROM docs WHERE rowid IN ({marks})", chunk):  # noqa: S608
-                found[rowid] = Doc(kind, **dict(zip(_SHOWN, json.loads(shown), strict=True)))
+                found[rowid] = Doc(kind, **dict(zip(_SHOWN, json.loads(zlib.decompress(shown)),
+                                                    strict=True)))
         return found
 
     def _names(self, iris: set[str]) -> dict[str, dict[str, str]]:

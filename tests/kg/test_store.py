@@ -249,3 +249,30 @@ def test_a_graph_from_quads_holds_each_term_once() -> None:
     assert len({id(s) for s in subjects if str(s) == "urn:x:a"}) == 1
     assert len({id(p_) for _, p_, _ in graph}) == 1
     assert len({o for _, _, o in graph}) == len(values)
+
+
+def test_counting_the_quads_reads_none(store: Store) -> None:
+    """``len(store)`` is the count made when the store was filled, not a walk over it: in a
+    process forked from the one that loaded the store, a walk writes to the store's pages
+    (pyoxigraph's reads do), and the kernel copies each for the writer. Measured as the
+    pages a forked child no longer shares with this process."""
+    import os
+    import signal
+    import time
+
+    from kg.workers import private_memory_bytes
+
+    assert len(store) == len(store.ox) > 0
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    try:
+        time.sleep(0.2)
+        before = private_memory_bytes(pid)
+        assert len(store) > 0
+        grown = private_memory_bytes(pid) - before
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert grown < 2 * 2**20, f"{grown / 2**20:.1f} MB of the child's pages copied"
