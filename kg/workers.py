@@ -355,8 +355,8 @@ def _freeze_before_fork() -> None:
     object's page for the writer: a collection in the serving process after the fork would
     give it its own copy of much that the zygote and its workers still share with it. So the
     objects that live now are collected once and then frozen (never visited again; garbage
-    among them later is not freed). At 100k the process tree's PSS after start fell from 284
-    to 232 MB (``docs/performance.md``).
+    among them later is not freed). At 100k the process tree's PSS after start fell from
+    281–285 to 233 MB (``docs/performance.md``).
     """
     gc.collect()
     gc.freeze()
