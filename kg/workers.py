@@ -788,17 +788,22 @@ class Started:
     def __init__(self, sock: socket.socket, pid: int, timeout_s: float) -> None:
         self._sock, self.pid, self._timeout_s = sock, pid, timeout_s
         self._deadline = time.monotonic() + timeout_s
+        self._reaped = False
 
     def reply(self) -> tuple[Header, bytes]:
         """Its reply, waited for until its deadline (from any thread), as :func:`run_once`
         gives it; the child is reaped. Once only."""
-        return _reply_of(self._sock, self.pid, self._deadline, self._timeout_s)
+        try:
+            return _reply_of(self._sock, self.pid, self._deadline, self._timeout_s)
+        finally:
+            self._reaped = True
 
     def stop(self) -> None:
         """Kill the child if it still runs (its :meth:`reply` then raises
         WorkerCrashedError)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+        if not self._reaped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
 
 def start_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
