@@ -212,6 +212,14 @@ class RemoteEndpoint:
         self._client = httpx.Client(follow_redirects=False, trust_env=False)
         self.checker: WorkerPool | None = None
 
+    def reopened(self) -> RemoteEndpoint:
+        """This endpoint for a freshly forked process: a client of its own (the inherited
+        one's connections are not this process's), no query checker."""
+        fresh = RemoteEndpoint(self.url, self.timeout_s, self.graphs,
+                               read_timeout_s=self.read_timeout_s)
+        fresh.union_graph = self.union_graph
+        return fresh
+
     def pools(self) -> list[WorkerPool]:
         return [self.checker] if self.checker is not None else []
 
@@ -609,7 +617,11 @@ class RemoteStore(GraphReading):
         return found
 
     def reopened(self) -> RemoteStore:
-        return self
+        """This store for a freshly forked process: over an endpoint of its own
+        (:meth:`RemoteEndpoint.reopened`), with the list of graphs read so far."""
+        fresh = RemoteStore(self.remote.reopened(), self.project, self._ttl)
+        fresh._graphs, fresh._fetched = self._graphs, self._fetched
+        return fresh
 
     def __len__(self) -> int:
         return sum(g.triples for g in self.graphs)

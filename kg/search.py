@@ -718,6 +718,7 @@ def _owners(start: str, kinds: dict[str, str], parents: dict[str, list[str]]
 
 # --- one index per store ----------------------------------------------------------------------
 
+#: Each store's index, once built (a store does not change while it is served).
 _INDEXES: weakref.WeakKeyDictionary[Store, SearchIndex] = weakref.WeakKeyDictionary()
 _BUILDING = threading.Lock()
 
@@ -731,47 +732,37 @@ def _build_in_child(store: Store) -> Prepare:
     return prepare
 
 
-def index_for(store: Store) -> SearchIndex:
-    """The index of ``store``, built once (the store does not change while it is served)."""
-    with _BUILDING:
-        index = _INDEXES.get(store)
-        if index is None:
-            index = _INDEXES[store] = SearchIndex.build(store)
-        return index
-
-
-#: How long the child that builds an embedded store's index may take (at 1M triples it took
-#: 10 s on the benchmark machine).
+#: How long the child that builds an index may take (at 1M triples it took 10–13 s on the
+#: benchmark machine, at 10M in process 162 s).
 BUILD_TIMEOUT_S = 3600.0
 
 
 class IndexBuild:
     """The index of a store, built without holding up the service; searches wait for it.
 
-    The embedded store's index is built in a child process (:func:`kg.workers.start_once`,
-    forked when this is made), which hands it back as one SQLite image: what reading the
-    store and building leave behind goes with the child (at 1M triples building added 367 MB to
-    the process that built it, the image is 49 MB; ``docs/performance.md``). A remote store's
-    index is built in a thread of this process (a forked child would not have the server's
-    connections to the store). Either way a thread waits for it.
+    The index is built in a child process (:func:`kg.workers.start_once`, forked when this
+    is made; over a remote store with the network allowed, and a client of its own), which
+    hands it back as one SQLite image: what reading the store and building leave behind goes
+    with the child (at 1M triples building added 367 MB to the process that built it, the
+    image is 49 MB; ``docs/performance.md``). A thread of this process waits for it.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.error: BaseException | None = None
-        self._index: SearchIndex | None = None
         self._done = threading.Event()
         self._child: Started | None = None
-        if isinstance(store, Store) and store not in _INDEXES:
-            self._child = start_once(_build_in_child(store), {}, b"",
-                                     timeout_s=BUILD_TIMEOUT_S)
+        self._index = _INDEXES.get(store)
+        if self._index is not None:
+            self._done.set()
+            return
+        self._child = start_once(_build_in_child(store), {}, b"", timeout_s=BUILD_TIMEOUT_S,
+                                 network=not isinstance(store, Store))
         threading.Thread(target=self._run, name="search-index", daemon=True).start()
 
     def _run(self) -> None:
+        assert self._child is not None
         try:
-            if self._child is None:
-                self._index = index_for(self.store)
-                return
             reply, image = self._child.reply()
             if not reply.get("ok"):
                 raise SearchBuildError(str(reply.get("message")))

@@ -408,3 +408,15 @@ def test_a_build_whose_child_is_stopped_fails_and_says_so(store: Store) -> None:
     with pytest.raises(WorkerCrashedError, match="ended"):
         build.wait(60)
     assert build.failed
+
+
+def test_a_remote_stores_index_is_built_in_a_child_with_a_client_of_its_own(
+        remote_client: TestClient) -> None:
+    build = remote_client.app.state.search_index  # type: ignore[attr-defined]
+    index = build.wait(120)
+    assert index is not None and len(index) > 0
+    assert build._child is not None and build._child.pid != os.getpid()
+    store = remote_client.app.state.store  # type: ignore[attr-defined]
+    fresh = store.reopened()
+    assert fresh is not store and fresh.remote is not store.remote
+    assert fresh.remote.url == store.remote.url and fresh.graphs == store.graphs
