@@ -418,5 +418,8 @@ def test_a_remote_stores_index_is_built_in_a_child_with_a_client_of_its_own(
     assert build._child is not None and build._child.pid != os.getpid()
     store = remote_client.app.state.store  # type: ignore[attr-defined]
     fresh = store.reopened()
-    assert fresh is not store and fresh.remote is not store.remote
-    assert fresh.remote.url == store.remote.url and fresh.graphs == store.graphs
+    try:
+        assert fresh is not store and fresh.remote is not store.remote
+        assert fresh.remote.url == store.remote.url and fresh.graphs == store.graphs
+    finally:
+        fresh.remote.close()
