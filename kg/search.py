@@ -42,8 +42,9 @@ import weakref
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -240,6 +241,10 @@ class Doc:
     body_lang: list[str] = field(default_factory=list)  # the language of each body text
     context: list[str] = field(default_factory=list)
 
+    def points_to(self) -> set[str]:
+        """What a hit of this names besides itself: its type, city, strategy, source."""
+        return {self.type, self.city, self.strategy, self.source} - {""}
+
 
 #: What a hit shows of its resource, kept in the index's ``docs`` table.
 _SHOWN = ("iri", "labels", "type", "designation", "texts", "city", "strategy", "source",
@@ -343,10 +348,9 @@ class SearchIndex:
                                             .encode(), 1))
             for rowid, doc in enumerate(docs, 1)))
         db.execute("CREATE TABLE names(iri TEXT PRIMARY KEY, labels TEXT) WITHOUT ROWID")
-        shown = {value for doc in docs for value in (doc.type, doc.city, doc.strategy,
-                                                      doc.source)}  # what hits point to
+        pointed = {iri for doc in docs for iri in doc.points_to()}
         db.executemany("INSERT INTO names VALUES (?, ?)", (
-            (iri, json.dumps(labels)) for iri, labels in names.items() if iri in shown))
+            (iri, json.dumps(labels)) for iri, labels in names.items() if iri in pointed))
         db.commit()
         return cls(db, build_seconds)
 
@@ -382,8 +386,7 @@ class SearchIndex:
             ranked = self._ranked(expression, {k: by_kind.get(k, []) for k in wanted},
                                   limit, offset)
             shown = self._shown([rowid for name in wanted for rowid, _ in ranked[name]])
-            names = self._names({value for doc in shown.values() for value in (
-                doc.type, doc.city, doc.strategy, doc.source)} - {""})
+            names = self._names({iri for doc in shown.values() for iri in doc.points_to()})
         forms = match_forms(terms)
         groups = [Group(name, len(by_kind.get(name, [])),
                         [_hit(shown[rowid], score, forms, lang, names)
@@ -435,27 +438,22 @@ class SearchIndex:
 
     def _shown(self, rowids: list[int]) -> dict[int, Doc]:
         """What the hits ``rowids`` show (the lock held)."""
-        found: dict[int, Doc] = {}
-        for start in range(0, len(rowids), 500):
-            chunk = rowids[start:start + 500]
-            marks = ", ".join("?" * len(chunk))  # only placeholders go into the statement
-            for rowid, kind, shown in self._db.execute(
-                    f"SELECT rowid, kind, shown FROM docs WHERE rowid IN ({marks})", chunk):  # noqa: S608
-                found[rowid] = Doc(kind, **dict(zip(_SHOWN, json.loads(zlib.decompress(shown)),
-                                                    strict=True)))
-        return found
+        return {rowid: Doc(kind, **dict(zip(_SHOWN, json.loads(zlib.decompress(shown)),
+                                             strict=True)))
+                for rowid, kind, shown in self._rows_in(
+                    "SELECT rowid, kind, shown FROM docs WHERE rowid", rowids)}
 
     def _names(self, iris: set[str]) -> dict[str, dict[str, str]]:
         """The labels (language → label) of ``iris`` that have any (the lock held)."""
-        found: dict[str, dict[str, str]] = {}
-        wanted = sorted(iris)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            marks = ", ".join("?" * len(chunk))  # only placeholders go into the statement
-            for iri, labels_json in self._db.execute(
-                    f"SELECT iri, labels FROM names WHERE iri IN ({marks})", chunk):  # noqa: S608
-                found[iri] = json.loads(labels_json)
-        return found
+        return {iri: json.loads(labels_json) for iri, labels_json in self._rows_in(
+            "SELECT iri, labels FROM names WHERE iri", sorted(iris))}
+
+    def _rows_in(self, select: str, keys: list[Any]) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``select IN (keys)``, 500 keys a statement (only placeholders go into
+        it)."""
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            yield from self._db.execute(f"{select} IN ({', '.join('?' * len(chunk))})", chunk)
 
 
 def _hit(doc: Doc, score: float | None, forms: tuple[tuple[str, bool], ...], lang: str,
