@@ -96,17 +96,21 @@ class GraphReading:
         """``compute()``, worked out once per store and kept: the data does not change while
         it is served, so a page that summarises the whole graph (coverage, the downloads'
         checksums) costs its queries once, not on every request."""
-        kept = _REMEMBERED.setdefault(self, {})
+        with _REMEMBER_LOCK:
+            kept = _REMEMBERED.setdefault(self, {})
+            lock = _COMPUTING.setdefault(self, {}).setdefault(key, threading.RLock())
         if key not in kept:
-            with _REMEMBER_LOCK:  # one computation, even when requests arrive together
-                if key not in kept:
+            with lock:  # one computation per key, even when requests arrive together; other
+                if key not in kept:  # keys do not wait for it (the tables took 27 s at 10M)
                     kept[key] = compute()
         return kept[key]  # type: ignore[no-any-return]
 
 
 _REMEMBERED: weakref.WeakKeyDictionary[GraphReading, dict[str, Any]] = \
     weakref.WeakKeyDictionary()
-_REMEMBER_LOCK = threading.RLock()  # a computation may remember another
+_COMPUTING: weakref.WeakKeyDictionary[GraphReading, dict[str, threading.RLock]] = \
+    weakref.WeakKeyDictionary()
+_REMEMBER_LOCK = threading.Lock()  # held only to find a key's lock
 
 
 class Store(GraphReading):

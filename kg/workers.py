@@ -183,9 +183,20 @@ def process_state(pid: int) -> str | None:
         return "?"
 
 
+_UNUSABLE = ("T", "t", "Z", "X")
+
+
 def usable(pid: int) -> bool:
     """Alive and neither stopped nor a zombie."""
-    return process_state(pid) not in (None, "T", "t", "Z", "X")
+    return process_state(pid) not in (None, *_UNUSABLE)
+
+
+def open_stat(pid: int) -> int:
+    """A descriptor of ``pid``'s ``/proc/<pid>/stat``, or -1 (no /proc, or gone)."""
+    try:
+        return os.open(f"/proc/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return -1
 
 
 def proportional_memory_bytes(pid: int) -> int:
@@ -369,6 +380,25 @@ class _Worker:
     started: float = field(default_factory=time.monotonic)
     tasks: int = 0
     idle_since: float = 0.0
+    stat_fd: int = -1  # its /proc stat, kept open: one read per check, no open
+
+    def usable(self) -> bool:
+        """Alive and neither stopped nor a zombie (checked before every task it is given).
+        The descriptor names this process, not its pid: once the process is gone, reading
+        it fails, even if the pid has been given to another."""
+        if self.stat_fd < 0:
+            return usable(self.pid)
+        try:
+            stat = os.pread(self.stat_fd, 1024, 0)
+            return stat.rsplit(b")", 1)[1].split()[0].decode() not in _UNUSABLE
+        except (OSError, IndexError):
+            return False
+
+    def close(self) -> None:
+        self.sock.close()
+        if self.stat_fd >= 0:
+            os.close(self.stat_fd)
+            self.stat_fd = -1
 
 
 class WorkerPool:
@@ -476,7 +506,7 @@ class WorkerPool:
             if raw is not None:
                 pid = struct.unpack("!q", raw)[0]
                 ours.setblocking(False)
-                worker = _Worker(pid, ours)
+                worker = _Worker(pid, ours, stat_fd=open_stat(pid))
                 self._all[pid] = worker
                 return worker
             ours.close()
@@ -491,7 +521,7 @@ class WorkerPool:
             if process_state(worker.pid) in (None, "Z", "X"):
                 break
             time.sleep(0.005)
-        worker.sock.close()
+        worker.close()
         self._all.pop(worker.pid, None)
         with contextlib.suppress(ValueError):
             self._idle.remove(worker)
@@ -529,7 +559,7 @@ class WorkerPool:
         while True:
             while self._idle:
                 worker = self._idle.pop()  # the last released: the others may age out
-                if usable(worker.pid):
+                if worker.usable():
                     return worker
                 self._discard(worker)  # died or was stopped while idle
             if self._closed:
@@ -626,7 +656,7 @@ class WorkerPool:
             if not self.zygote_usable():
                 self._restart_zygote()
             for worker in list(self._idle):
-                if not usable(worker.pid):
+                if not worker.usable():
                     self._discard(worker)
             now = time.monotonic()
             for worker in list(self._idle):  # oldest first
@@ -641,7 +671,7 @@ class WorkerPool:
 
     def health(self) -> dict[str, Any]:
         """The pool's true state: what ``/-/health`` reports."""
-        alive = [w for w in self._all.values() if usable(w.pid)]
+        alive = [w for w in self._all.values() if w.usable()]
         return {"name": self.spec.name, "ok": not self._closed and self.zygote_usable()
                 and bool(alive), "workers": len(alive), "idle": len(self._idle),
                 "busy": len(self._all) - len(self._idle), "waiting": len(self._waiters),

@@ -201,8 +201,7 @@ def test_the_union_graph_is_sent_once_the_load_is_complete(client: TestClient) -
     """Virtuoso matches the load's closing count (``void:triples``), so the service's reads
     and clients' queries without ``GRAPH`` go to the one union graph."""
     store = client.app.state.store  # type: ignore[attr-defined]
-    store._fetched = 0.0  # read the list of graphs again
-    store.graphs  # noqa: B018
+    store.refresh_graphs()
     assert store.remote.union_graph == UNION_GRAPH
 
 

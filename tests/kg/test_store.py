@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -229,6 +230,30 @@ def test_a_summary_is_worked_out_once_per_store(tiny: Project) -> None:
     assert results == [len(first.quads())] * 4 and len(calls) == 1  # once, even together
     assert second.remember("n", lambda: -1) == -1  # another store: its own
     assert first.remember("m", lambda: first.remember("n", count) + 1) == results[0] + 1
+
+
+def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project) -> None:
+    """One lock for every summary made a request for one wait behind another's computation
+    (the home page's tables took 27 s at 10M triples, the coverage page waited for them)."""
+    store = Store.load(tiny)
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        return "slow"
+
+    thread = threading.Thread(target=lambda: store.remember("tables", slow))
+    thread.start()
+    try:
+        assert started.wait(10)
+        begun = time.monotonic()
+        assert store.remember("coverage", lambda: "quick") == "quick"
+        assert time.monotonic() - begun < 1
+    finally:
+        release.set()
+        thread.join()
+    assert store.remember("tables", lambda: "again") == "slow"
 
 
 def test_a_graph_from_quads_holds_each_term_once() -> None:
