@@ -486,6 +486,7 @@ class RemoteStore(GraphReading):
     ox = None
     path = None
     fingerprint = ""
+    network = True  # a child that reads it needs the network
 
     def __init__(self, remote: RemoteEndpoint, project: Project,
                  graphs_ttl_s: float = 60.0) -> None:

@@ -86,8 +86,8 @@ def compare(request: Request, store: StoreDep) -> Response:
 def timeline(request: Request, store: StoreDep) -> HTMLResponse:
     """Adoptions by year, a lane per municipality, TIMELINE_PAGE_SIZE lanes a page."""
     lang = page_lang(request)
-    whole = store.remember(f"timeline-{lang}", lambda: overview.timeline(
-        strategy.strategies(store, lang), municipality.municipalities(store, lang)))
+    whole = store.remember(f"timeline-{lang}", lambda there: overview.timeline(
+        strategy.strategies(there, lang), municipality.municipalities(there, lang)))
     try:  # the work of one page: its lanes
         layout = overview.timeline_page(whole, request.query_params.get("page"))
     except paging.BadPageNumberError as err:
@@ -102,10 +102,10 @@ def timeline(request: Request, store: StoreDep) -> HTMLResponse:
 
 def dump_bytes(store: Store, name: str, compressed: bool) -> bytes:
     """A dump, made once per store and kept (:meth:`kg.store.GraphReading.remember`)."""
-    data = store.remember(f"dump-{name}", lambda: dump(store, name))
+    data = store.remember(f"dump-{name}", lambda there: dump(there, name))
     if not compressed:
         return data
-    return store.remember(f"dump-{name}.gz", lambda: gzip.compress(data, mtime=0))
+    return store.remember(f"dump-{name}.gz", lambda _: gzip.compress(data, mtime=0))
 
 
 def human_size(size: int) -> str:
@@ -119,7 +119,7 @@ def human_size(size: int) -> str:
 
 def download_files(store: Store) -> list[dict[str, Any]]:
     """Every dump with its size and SHA-256, worked out once per store."""
-    return store.remember("download-files", lambda: _download_files(store))
+    return store.remember("download-files", _download_files)
 
 
 def _download_files(store: Store) -> list[dict[str, Any]]:
@@ -140,7 +140,7 @@ def _download_files(store: Store) -> list[dict[str, Any]]:
 def coverage_page(request: Request, store: StoreDep) -> HTMLResponse:
     """Counts by country and the known missing facts (the same report as ``digistrat stats``)."""
     return render(request, "coverage.html", {
-        "report": store.remember("coverage", lambda: coverage(store)),
+        "report": store.remember("coverage", coverage),
         "owner_name": tables.tables(store, page_lang(request)).owner_name})
 
 

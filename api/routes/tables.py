@@ -93,7 +93,7 @@ def themes(request: Request, store: StoreDep) -> Response:
             {"columns": fields, "rows": records})
         return download(body, fmt, "themes")
     chart = store.remember(f"theme-shares-{t.lang}",
-                           lambda: charts.theme_shares(t, list(t.strategies.values())))
+                           lambda _: charts.theme_shares(t, list(t.strategies.values())))
     return render(request, "themes.html", {"themes": index, "chart": chart})
 
 

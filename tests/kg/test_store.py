@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -212,48 +213,61 @@ def test_a_store_that_cannot_be_written_is_one_clear_error(tiny: Project,
         Store.load(tiny, blocked / "store")
 
 
-def test_a_summary_is_worked_out_once_per_store(tiny: Project) -> None:
+def test_a_summary_is_worked_out_once_per_store_in_a_child(tiny: Project) -> None:
+    """A summary is worked out once per store, in a child process (its reads of the store
+    copy none of the service's pages), and comes back with what the child remembered on the
+    way; a failure there is one clear error here."""
     first, second = Store.load(tiny), Store.load(tiny)
-    calls: list[str] = []
 
-    def count() -> int:
-        calls.append("x")
-        return len(first.quads())
+    def count(store: Store) -> tuple[int, int]:
+        return os.getpid(), len(store.quads())
 
-    results = []
+    results: list[tuple[int, int]] = []
     threads = [threading.Thread(target=lambda: results.append(first.remember("n", count)))
                for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == [len(first.quads())] * 4 and len(calls) == 1  # once, even together
-    assert second.remember("n", lambda: -1) == -1  # another store: its own
-    assert first.remember("m", lambda: first.remember("n", count) + 1) == results[0] + 1
+    assert len(set(results)) == 1 and len(results) == 4  # once (one child), even together
+    pid, quads = results[0]
+    assert pid != os.getpid() and quads == len(first.quads())
+    assert second.remember("n", lambda store: -1) == -1  # another store: its own
+    made = first.remember("m", lambda store: (store.remember("k", count), os.getpid()))
+    assert made[0][0] == made[1] != pid  # "k" worked out in place, in m's child
+    assert first.remember("k", lambda store: -1) == made[0]  # and came back with it
+    with pytest.raises(StoreError, match=r"'bad' could not be worked out: .*no such thing"):
+        first.remember("bad", lambda store: {}["no such thing"])
 
 
-def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project) -> None:
+def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project,
+                                                             tmp_path: Path) -> None:
     """One lock for every summary made a request for one wait behind another's computation
     (the home page's tables took 27 s at 10M triples, the coverage page waited for them)."""
     store = Store.load(tiny)
-    started, release = threading.Event(), threading.Event()
+    started, release = tmp_path / "started", tmp_path / "release"
 
-    def slow() -> str:
-        started.set()
-        release.wait(10)
+    def slow(_: Store) -> str:
+        started.touch()
+        deadline = time.monotonic() + 10
+        while not release.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
         return "slow"
 
     thread = threading.Thread(target=lambda: store.remember("tables", slow))
     thread.start()
     try:
-        assert started.wait(10)
+        deadline = time.monotonic() + 10
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started.exists()
         begun = time.monotonic()
-        assert store.remember("coverage", lambda: "quick") == "quick"
-        assert time.monotonic() - begun < 1
+        assert store.remember("coverage", lambda _: "quick") == "quick"
+        assert time.monotonic() - begun < 2
     finally:
-        release.set()
+        release.touch()
         thread.join()
-    assert store.remember("tables", lambda: "again") == "slow"
+    assert store.remember("tables", lambda _: "again") == "slow"
 
 
 def test_a_graph_from_quads_holds_each_term_once() -> None:
