@@ -21,6 +21,7 @@ from kg.errors import KGError, LoadError
 from kg.namespaces import bind_prefixes
 from kg.project import Project
 from kg.rdfio import graph_from_quads, load_file
+from kg.workers import Handler, Header, WorkerError, run_once
 
 MANIFEST = "digistrat-manifest.json"
 
@@ -75,6 +76,7 @@ class GraphReading:
 
     project: Project
     graphs: list[GraphInfo]
+    network = False  # whether reading it needs the network (a child that reads it gets it)
 
     def quads(self, subject: str | None = None, graph: str | None = None) -> list[ox.Quad]:
         raise NotImplementedError
@@ -125,8 +127,6 @@ class GraphReading:
 
     def _worked_out_apart(self: R, key: str, compute: Callable[[R], Any]) -> dict[str, Any]:
         """``key`` and what else computing it remembered, from a child process."""
-        from kg.workers import Handler, Header, WorkerError, run_once
-
         known = dict(_REMEMBERED.get(self, {}))
 
         def prepare() -> Callable[[], Handler]:
@@ -149,9 +149,6 @@ class GraphReading:
                              f"{reply.get('message')}")
         made: dict[str, Any] = pickle.loads(body)  # noqa: S301 - our own child's answer
         return made
-
-    #: Whether reading this store needs the network (a child that reads it is let have it).
-    network = False
 
 
 #: How long a child may take to work out a summary (the tables took 27 s at 10M triples
