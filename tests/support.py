@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -67,6 +67,16 @@ def running(command: list[str], ready_url: str, *, ready_seconds: float = 60,
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(process.pid, signal.SIGKILL)
                     process.wait(timeout=10)
+
+
+def eventually(check: Callable[[], object], seconds: float = 10.0) -> bool:
+    """Whether ``check()`` comes true within ``seconds`` (asked every 10 ms)."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 def alive(pid: int) -> bool:

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from rdflib import Graph
 from rdflib.compare import isomorphic
-from support import free_port, recorded_queries, running
+from support import eventually, free_port, recorded_queries, running
 
 from api.cli import main
 from kg import remote as remote_module
@@ -153,12 +153,6 @@ def test_the_list_of_graphs_is_read_once_and_again_in_the_background(
         if failing:
             raise QueryError("the store went away")
         return real(self)
-
-    def eventually(check: Callable[[], bool]) -> bool:
-        deadline = time.monotonic() + 10
-        while not check() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return check()
 
     monkeypatch.setattr(RemoteStore, "_graphs_of_manifest", slow)
     endpoint = RemoteEndpoint(loaded + "/query")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support import eventually
 
 from kg.errors import KGError
 from kg.workers import (
@@ -68,8 +70,6 @@ def test_a_worker_past_recycle_mb_is_replaced_and_one_below_is_kept() -> None:
 def test_a_worker_is_usable_until_stopped_or_gone_and_its_check_opens_no_file() -> None:
     """The check before every task reads the worker's /proc stat through a descriptor kept
     open (it read the file by path, an open per request); it says what the path said."""
-    import signal
-
     pool = WorkerPool(PoolSpec("t", size=1, memory_mb=None), _prepare)
     try:
         worker = next(iter(pool._all.values()))
@@ -79,25 +79,16 @@ def test_a_worker_is_usable_until_stopped_or_gone_and_its_check_opens_no_file() 
         assert len(os.listdir("/proc/self/fd")) == opened
         os.kill(worker.pid, signal.SIGSTOP)
         try:
-            assert _eventually(lambda: not worker.usable())
+            assert eventually(lambda: not worker.usable())
         finally:
             os.kill(worker.pid, signal.SIGCONT)
-        assert _eventually(worker.usable)
+        assert eventually(worker.usable)
         os.kill(worker.pid, signal.SIGKILL)
-        assert _eventually(lambda: not worker.usable())
+        assert eventually(lambda: not worker.usable())
         pool._discard(worker)
         assert worker.stat_fd == -1  # closed with the worker
     finally:
         pool.close()
-
-
-def _eventually(check: Any, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_the_resident_bound_is_never_below_pss() -> None:
