@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import eventually
 
 from kg.errors import KGError
 from kg.workers import (
@@ -70,6 +69,8 @@ def test_a_worker_past_recycle_mb_is_replaced_and_one_below_is_kept() -> None:
 def test_a_worker_is_usable_until_stopped_or_gone_and_its_check_opens_no_file() -> None:
     """The check before every task reads the worker's /proc stat through a descriptor kept
     open (it read the file by path, an open per request); it says what the path said."""
+    from support import eventually  # here: a child process imports this module without it
+
     pool = WorkerPool(PoolSpec("t", size=1, memory_mb=None), _prepare)
     try:
         worker = next(iter(pool._all.values()))
