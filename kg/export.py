@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import shutil
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.formats import DUMPS
+from kg.formats import DUMPS, Format
 from kg.namespaces import SERIALIZATION_PREFIXES
-from kg.store import Store
+from kg.store import GraphReading, Store
 
 
 def canonical_quads(store: Store) -> list[ox.Quad]:
@@ -25,9 +31,11 @@ def canonical_quads(store: Store) -> list[ox.Quad]:
 def dump(store: Store, name: str) -> bytes:
     """The dataset in one dump format (:data:`kg.formats.DUMPS`); Turtle holds the union of
     all graphs."""
-    entry = next(f for f in DUMPS if f.name == name)
+    return _serialized(canonical_quads(store), next(f for f in DUMPS if f.name == name))
+
+
+def _serialized(quads: list[ox.Quad], entry: Format) -> bytes:
     fmt = entry.ox_format
-    quads = canonical_quads(store)
     if entry.dump_keeps_graphs:
         prefixes = SERIALIZATION_PREFIXES if fmt == ox.RdfFormat.TRIG else None
         return ox.serialize(quads, format=fmt, prefixes=prefixes)
@@ -36,15 +44,64 @@ def dump(store: Store, name: str) -> bytes:
     return ox.serialize(ordered, format=fmt, prefixes=SERIALIZATION_PREFIXES)
 
 
+def _write(target: Path, data: bytes) -> None:
+    """``data`` into ``target``, written beside it and moved there when complete."""
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(target)
+
+
 def export(store: Store, folder: Path, *, compress: bool = False) -> list[Path]:
     """Write every dump into ``folder`` (``.gz`` compressed when asked); return the paths."""
     folder.mkdir(parents=True, exist_ok=True)
+    quads = canonical_quads(store)
     written = []
     for entry in DUMPS:
-        data = dump(store, entry.name)
+        data = _serialized(quads, entry)
         target = folder / (entry.dump_file + (".gz" if compress else ""))
-        tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(gzip.compress(data, mtime=0) if compress else data)
-        tmp.replace(target)
+        _write(target, gzip.compress(data, mtime=0) if compress else data)
         written.append(target)
     return written
+
+
+@dataclass(frozen=True)
+class DumpFile:
+    """One dump written to a file: its format, whether compressed, where, its size and
+    SHA-256."""
+
+    format: str
+    compressed: bool
+    path: str
+    size: int
+    sha256: str
+
+
+def write_dumps(store: Store, folder: Path) -> list[DumpFile]:
+    """Every dump, plain and gzip-compressed, written into ``folder`` (the dataset
+    canonicalised once for all of them), in the order of :data:`kg.formats.DUMPS`."""
+    quads = canonical_quads(store)
+    files = []
+    for entry in DUMPS:
+        data = _serialized(quads, entry)
+        for compressed in (False, True):
+            body = gzip.compress(data, mtime=0) if compressed else data
+            target = folder / (entry.dump_file + (".gz" if compressed else ""))
+            _write(target, body)
+            files.append(DumpFile(entry.name, compressed, str(target), len(body),
+                                  hashlib.sha256(body).hexdigest()))
+    return files
+
+
+def dump_folder(store: GraphReading) -> Path:
+    """A temporary folder for the dumps of ``store``, made at first use and removed with
+    the store (or when the process ends)."""
+    with _FOLDERS_LOCK:
+        folder = _FOLDERS.get(store)
+        if folder is None:
+            folder = _FOLDERS[store] = Path(tempfile.mkdtemp(prefix="digistrat-dumps-"))
+            weakref.finalize(store, shutil.rmtree, folder, ignore_errors=True)
+        return folder
+
+
+_FOLDERS: weakref.WeakKeyDictionary[GraphReading, Path] = weakref.WeakKeyDictionary()
+_FOLDERS_LOCK = threading.Lock()

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -17,8 +16,8 @@ from api.negotiation import representation
 from api.rendering import VARY, gettext, page_lang, render
 from kg import catalogue
 from kg.coverage import coverage
-from kg.export import dump
-from kg.formats import DUMPS, syntax_named
+from kg.export import DumpFile, dump_folder, write_dumps
+from kg.formats import named, syntax_named
 from kg.store import Store
 from kg.views import common, municipality, overview, paging, resource, strategy, tables
 
@@ -100,14 +99,6 @@ def timeline(request: Request, store: StoreDep) -> HTMLResponse:
 
 # --- downloads, catalogue, VoID, context, sitemap -----------------------------------------------
 
-def dump_bytes(store: Store, name: str, compressed: bool) -> bytes:
-    """A dump, made once per store and kept (:meth:`kg.store.GraphReading.remember`)."""
-    data = store.remember(f"dump-{name}", lambda there: dump(there, name))
-    if not compressed:
-        return data
-    return store.remember(f"dump-{name}.gz", lambda _: gzip.compress(data, mtime=0))
-
-
 def human_size(size: int) -> str:
     """``size`` bytes as people read it: 812 B, 14.2 kB, 3.1 MB (decimal units)."""
     if size < 1000:
@@ -118,22 +109,21 @@ def human_size(size: int) -> str:
 
 
 def download_files(store: Store) -> list[dict[str, Any]]:
-    """Every dump with its size and SHA-256, worked out once per store."""
-    return store.remember("download-files", _download_files)
+    """Every dump with its size and SHA-256, written once per store into a folder of its
+    own (:func:`kg.export.write_dumps`, in the child that works out the summary): the
+    service keeps their names, not their bytes (at 1M triples they were about 1 GB)."""
+    folder = dump_folder(store)
+    return store.remember("download-files", lambda there: [
+        _described(file) for file in write_dumps(there, folder)])
 
 
-def _download_files(store: Store) -> list[dict[str, Any]]:
-    files = []
-    for entry in DUMPS:
-        for compressed in (False, True):
-            body = dump_bytes(store, entry.name, compressed)
-            files.append({"name": entry.dump_file + (".gz" if compressed else ""),
-                          "format": entry.name, "label": entry.label,
-                          "media_type": "application/gzip" if compressed else entry.media_type,
-                          "size": len(body), "human_size": human_size(len(body)),
-                          "sha256": hashlib.sha256(body).hexdigest(),
-                          "graphs": entry.dump_keeps_graphs})
-    return files
+def _described(file: DumpFile) -> dict[str, Any]:
+    entry = named(file.format, "rdf")
+    return {"name": entry.dump_file + (".gz" if file.compressed else ""),
+            "format": entry.name, "label": entry.label,
+            "media_type": "application/gzip" if file.compressed else entry.media_type,
+            "size": file.size, "human_size": human_size(file.size), "sha256": file.sha256,
+            "graphs": entry.dump_keeps_graphs, "path": file.path}
 
 
 @router.get("/-/coverage", response_class=HTMLResponse)
@@ -153,14 +143,14 @@ def downloads(request: Request, store: StoreDep) -> HTMLResponse:
 
 @router.get("/-/downloads/{file_name}")
 def download(file_name: str, store: StoreDep) -> Response:
-    for entry in DUMPS:
-        if file_name in (entry.dump_file, entry.dump_file + ".gz"):
-            compressed = file_name.endswith(".gz")
-            media = "application/gzip" if compressed else entry.media_type + "; charset=utf-8"
-            return Response(dump_bytes(store, entry.name, compressed), media_type=media, headers={
+    files = download_files(store)
+    for file in files:
+        if file["name"] == file_name:
+            media = file["media_type"] + ("" if file_name.endswith(".gz") else "; charset=utf-8")
+            return Response(Path(file["path"]).read_bytes(), media_type=media, headers={
                 "Content-Disposition": f'attachment; filename="{file_name}"'})
     raise ApiError(404, "not-found", f"no download named {file_name!r}",
-                   known=[f["name"] for f in download_files(store)])
+                   known=[f["name"] for f in files])
 
 
 def rdf_answer(request: Request, triples: list[Any], html: str | None = None,
@@ -186,8 +176,9 @@ def catalog(request: Request, store: StoreDep, settings: SettingsDep) -> Respons
 
 @router.get("/.well-known/void")
 def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-    triples = catalogue.void_description(store, settings.base_iri,
-                                         [f for f in download_files(store)])
+    files = download_files(store)
+    triples = store.remember(f"void-{settings.base_iri}", lambda there: (
+        catalogue.void_description(there, settings.base_iri, files)))  # counts the graph
     return rdf_answer(request, triples, "catalog.html", {"heading": gettext(
         page_lang(request), "VoID description")})
 
@@ -201,7 +192,8 @@ def context() -> JSONResponse:
 @router.get("/sitemap.xml")
 def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     root = settings.site
-    paths = catalogue.sitemap_paths(store, settings.base_iri)
+    paths = store.remember(f"sitemap-{settings.base_iri}", lambda there: (
+        catalogue.sitemap_paths(there, settings.base_iri)))  # every resource of the graph
     body = ['<?xml version="1.0" encoding="UTF-8"?>',
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     body += [f"<url><loc>{escape(root + p)}</loc></url>" for p in paths]

@@ -369,6 +369,18 @@ def test_sitemap_lists_every_resource(client: TestClient, store: Store) -> None:
     assert site + "/" in locs
 
 
+def test_void_and_the_sitemap_are_worked_out_once_per_store(client: TestClient) -> None:
+    """Both read the whole graph (VoID counts it: 9 s a request at 1M triples, every
+    request); they are made once per store, as the other summaries are."""
+    app_store = client.app.state.store  # type: ignore[attr-defined]
+    base = client.app.state.settings.base_iri  # type: ignore[attr-defined]
+    for path, key in (("/.well-known/void", f"void-{base}"), ("/sitemap.xml", f"sitemap-{base}")):
+        first = client.get(path, headers={"Accept": "text/turtle"})
+        assert first.status_code == 200
+        assert app_store.remember(key, lambda _: None) is not None  # kept, not made again
+        assert client.get(path, headers={"Accept": "text/turtle"}).content == first.content
+
+
 def test_source_record_page(client: TestClient, store: Store) -> None:
     source = rows(store, "SELECT ?s ?title WHERE { ?s a ds:SourceDocument ; dct:title ?title } "
                          "LIMIT 1")

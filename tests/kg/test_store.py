@@ -12,7 +12,7 @@ import pyoxigraph as ox
 import pytest
 
 from kg.errors import LoadError
-from kg.export import export
+from kg.export import dump, dump_folder, export, write_dumps
 from kg.formats import DUMPS
 from kg.project import Project
 from kg.rdfio import parse_file
@@ -136,6 +136,33 @@ def test_export_writes_every_dump_and_they_parse(tiny: Project, tmp_path: Path) 
         assert {(q.subject, q.predicate, q.object) for q in quads} == expected, path.name
         if path.suffix in (".trig", ".nq", ".jsonld"):
             assert {q.graph_name for q in quads} == {ox.NamedNode(i) for i in store.graph_iris()}
+
+
+def test_the_dumps_are_written_once_each_plain_and_compressed(tiny: Project) -> None:
+    """The downloads' dumps go to files in a folder of the store's own (the service kept
+    their bytes: about 1 GB at 1M triples), with their sizes and checksums; the folder goes
+    when the store does."""
+    import gc
+    import gzip
+    import hashlib
+
+    store = Store.load(tiny)
+    folder = dump_folder(store)
+    assert dump_folder(store) == folder and dump_folder(Store.load(tiny)) != folder
+    files = write_dumps(store, folder)
+    assert [(f.format, f.compressed) for f in files] == [
+        (entry.name, compressed) for entry in DUMPS for compressed in (False, True)]
+    for file in files:
+        body = Path(file.path).read_bytes()
+        assert Path(file.path).parent == folder
+        assert (file.size, file.sha256) == (len(body), hashlib.sha256(body).hexdigest())
+        plain = gzip.decompress(body) if file.compressed else body
+        assert plain == dump(store, file.format), file.path  # the same bytes as one dump
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        Path(f.path).name for f in files)  # nothing half-written left beside them
+    del store, files
+    gc.collect()
+    assert not folder.exists()
 
 
 def test_a_conforming_verdict_is_remembered_per_content(tiny: Project, tmp_path: Path) -> None:
