@@ -14,6 +14,7 @@ from api.deps import SettingsDep, StoreDep
 from api.errors import ApiError
 from api.negotiation import representation
 from api.rendering import VARY, gettext, page_lang, render
+from api.settings import Settings
 from kg import catalogue
 from kg.coverage import coverage
 from kg.export import DumpFile, dump_folder, write_dumps
@@ -189,13 +190,46 @@ def context() -> JSONResponse:
                         media_type="application/ld+json")
 
 
+#: Most URLs one sitemap file may list (the sitemaps protocol, 0.9); past it ``/sitemap.xml``
+#: is a sitemap index of ``/sitemap-N.xml`` files (at the root: a sitemap may list only URLs
+#: under its own folder).
+SITEMAP_URLS = 50_000
+_SITEMAPS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+
+
+def _sitemap_paths(store: Store, settings: Settings) -> list[str]:
+    return store.remember(f"sitemap-{settings.base_iri}", lambda there: (
+        catalogue.sitemap_paths(there, settings.base_iri)))  # every resource of the graph
+
+
+def _xml(lines: list[str]) -> Response:
+    return Response("\n".join(['<?xml version="1.0" encoding="UTF-8"?>', *lines]) + "\n",
+                    media_type="application/xml")
+
+
 @router.get("/sitemap.xml")
 def sitemap(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
-    root = settings.site
-    paths = store.remember(f"sitemap-{settings.base_iri}", lambda there: (
-        catalogue.sitemap_paths(there, settings.base_iri)))  # every resource of the graph
-    body = ['<?xml version="1.0" encoding="UTF-8"?>',
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    body += [f"<url><loc>{escape(root + p)}</loc></url>" for p in paths]
-    body.append("</urlset>")
-    return Response("\n".join(body) + "\n", media_type="application/xml")
+    """Every page's URL; a sitemap index of parts when there are more than one file may
+    list."""
+    paths = _sitemap_paths(store, settings)
+    if len(paths) <= SITEMAP_URLS:
+        return _sitemap_part(paths, settings.site)
+    parts = range(1, (len(paths) - 1) // SITEMAP_URLS + 2)
+    return _xml([f'<sitemapindex xmlns="{_SITEMAPS}">',
+                 *(f"<sitemap><loc>{escape(settings.site)}/sitemap-{n}.xml</loc></sitemap>"
+                   for n in parts), "</sitemapindex>"])
+
+
+@router.get("/sitemap-{number:int}.xml")
+def sitemap_part(number: int, store: StoreDep, settings: SettingsDep) -> Response:
+    """Part ``number`` (from 1) of the sitemap index."""
+    paths = _sitemap_paths(store, settings)
+    part = paths[(number - 1) * SITEMAP_URLS:number * SITEMAP_URLS] if number >= 1 else []
+    if not part or len(paths) <= SITEMAP_URLS:
+        raise ApiError(404, "not-found", f"the sitemap has no part {number}")
+    return _sitemap_part(part, settings.site)
+
+
+def _sitemap_part(paths: list[str], root: str) -> Response:
+    return _xml([f'<urlset xmlns="{_SITEMAPS}">',
+                 *(f"<url><loc>{escape(root + p)}</loc></url>" for p in paths), "</urlset>"])

@@ -369,6 +369,32 @@ def test_sitemap_lists_every_resource(client: TestClient, store: Store) -> None:
     assert site + "/" in locs
 
 
+def test_a_sitemap_past_the_protocols_limit_is_an_index_of_parts(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sitemap file may list at most 50,000 URLs; past that, /sitemap.xml is a sitemap
+    index of parts at the root, which together list what the one file listed."""
+    from api.routes import pages as pages_module
+
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    whole = [el.text for el in ET.fromstring(client.get("/sitemap.xml").content).iter(ns + "loc")]
+    assert client.get("/sitemap-1.xml").status_code == 404  # one file: no parts
+    monkeypatch.setattr(pages_module, "SITEMAP_URLS", 400)
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    assert index.tag == ns + "sitemapindex"
+    site = client.app.state.settings.site  # type: ignore[attr-defined]
+    parts = [el.text for el in index.iter(ns + "loc")]
+    assert parts == [f"{site}/sitemap-{n}.xml" for n in range(1, (len(whole) - 1) // 400 + 2)]
+    listed = []
+    for part in parts:
+        tree = ET.fromstring(client.get(part.removeprefix(site)).content)
+        assert tree.tag == ns + "urlset"
+        listed += [el.text for el in tree.iter(ns + "loc")]
+        assert len(list(tree.iter(ns + "loc"))) <= 400
+    assert listed == whole
+    assert client.get(f"/sitemap-{len(parts) + 1}.xml").status_code == 404
+    assert client.get("/sitemap-0.xml").status_code == 404
+
+
 def test_void_and_the_sitemap_are_worked_out_once_per_store(client: TestClient) -> None:
     """Both read the whole graph (VoID counts it: 9 s a request at 1M triples, every
     request); they are made once per store, as the other summaries are."""
