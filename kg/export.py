@@ -51,19 +51,6 @@ def _write(target: Path, data: bytes) -> None:
     partial.replace(target)
 
 
-def export(store: Store, folder: Path, *, compress: bool = False) -> list[Path]:
-    """Write every dump into ``folder`` (``.gz`` compressed when asked); return the paths."""
-    folder.mkdir(parents=True, exist_ok=True)
-    quads = canonical_quads(store)
-    written = []
-    for entry in DUMPS:
-        data = _serialized(quads, entry)
-        target = folder / (entry.dump_file + (".gz" if compress else ""))
-        _write(target, gzip.compress(data, mtime=0) if compress else data)
-        written.append(target)
-    return written
-
-
 @dataclass(frozen=True)
 class DumpFile:
     """One dump written to a file: its format, whether compressed, where, its size and
@@ -76,20 +63,28 @@ class DumpFile:
     sha256: str
 
 
-def write_dumps(store: Store, folder: Path) -> list[DumpFile]:
-    """Every dump, plain and gzip-compressed, written into ``folder`` (the dataset
-    canonicalised once for all of them), in the order of :data:`kg.formats.DUMPS`."""
+def write_dumps(store: Store, folder: Path, forms: tuple[bool, ...] = (False, True)
+                ) -> list[DumpFile]:
+    """Every dump written into ``folder`` in each of ``forms`` (plain: False, gzip-compressed:
+    True), the dataset canonicalised once for all of them, in the order of
+    :data:`kg.formats.DUMPS`."""
+    folder.mkdir(parents=True, exist_ok=True)
     quads = canonical_quads(store)
     files = []
     for entry in DUMPS:
         data = _serialized(quads, entry)
-        for compressed in (False, True):
+        for compressed in forms:
             body = gzip.compress(data, mtime=0) if compressed else data
             target = folder / (entry.dump_file + (".gz" if compressed else ""))
             _write(target, body)
             files.append(DumpFile(entry.name, compressed, str(target), len(body),
                                   hashlib.sha256(body).hexdigest()))
     return files
+
+
+def export(store: Store, folder: Path, *, compress: bool = False) -> list[Path]:
+    """Write every dump into ``folder`` (``.gz`` compressed when asked); return the paths."""
+    return [Path(file.path) for file in write_dumps(store, folder, (compress,))]
 
 
 def dump_folder(store: GraphReading) -> Path:

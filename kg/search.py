@@ -755,7 +755,7 @@ class IndexBuild:
             self._done.set()
             return
         self._child = start_once(_build_in_child(store), {}, b"", timeout_s=BUILD_TIMEOUT_S,
-                                 network=not isinstance(store, Store))
+                                 network=store.network)
         threading.Thread(target=self._run, name="search-index", daemon=True).start()
 
     def _run(self) -> None:

@@ -171,8 +171,8 @@ def _task_sockets() -> tuple[socket.socket, socket.socket]:
 def process_state(pid: int) -> str | None:
     """The kernel's state letter of ``pid`` (R, S, T, Z, …), or None when it is gone."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return _state_letter(stat.read())
     except (OSError, IndexError):
         try:
             os.kill(pid, 0)
@@ -181,6 +181,11 @@ def process_state(pid: int) -> str | None:
         except PermissionError:
             return "?"
         return "?"
+
+
+def _state_letter(stat: bytes) -> str:
+    """The state letter of a ``/proc/<pid>/stat`` line (after the command's closing bracket)."""
+    return stat.rsplit(b")", 1)[1].split()[0].decode("ascii", "replace")
 
 
 _UNUSABLE = ("T", "t", "Z", "X")
@@ -389,8 +394,7 @@ class _Worker:
         if self.stat_fd < 0:
             return usable(self.pid)
         try:
-            stat = os.pread(self.stat_fd, 1024, 0)
-            return stat.rsplit(b")", 1)[1].split()[0].decode() not in _UNUSABLE
+            return _state_letter(os.pread(self.stat_fd, 1024, 0)) not in _UNUSABLE
         except (OSError, IndexError):
             return False
 
