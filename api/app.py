@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     install_error_handlers(app)
     app.router.redirect_slashes = False  # a redirect would name the Host header's host
     loaded = max((f.stat().st_mtime for f in store.project.all_files()), default=0.0)
+    app.state.last_modified = loaded  # when the dataset's files last changed
     app.add_middleware(HttpHygiene, last_modified=loaded, router=app.router)
     app.mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(meta.router)

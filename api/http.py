@@ -8,7 +8,8 @@
 * **Validators**: a GET (or HEAD) answered 200 with a body of known length gets an ``ETag``
   (a hash of the body; streamed answers pass through) and ``Last-Modified`` (when the
   dataset's files last changed); ``If-None-Match`` / ``If-Modified-Since`` that match are
-  answered 304 without a body. ``Cache-Control`` lets
+  answered 304 without a body. A response that names its own ``ETag`` (a file: the dumps,
+  the static files) is sent as it comes, never held. ``Cache-Control`` lets
   caches keep the public, read-only answers for a minute and revalidate them.
 * **CORS**: the data is public and read-only, so any origin may GET, HEAD and POST (no
   credentials); preflight ``OPTIONS`` is answered, and every ``OPTIONS`` names the methods the
@@ -47,6 +48,9 @@ CORS_HEADERS = [
      b"X-Digistrat-Result-Rows, X-Digistrat-Max-Result-Rows, Retry-After, Server-Timing"),
 ]
 NO_STORE = ("/-/health", "/-/settings.json")
+#: Set in a HEAD request's scope, which runs as GET: a response that can leave out its
+#: body itself (a file) looks here (:class:`api.routes.pages.FileAnswer`).
+HEAD = "digistrat.head"
 CACHE_CONTROL = b"public, max-age=60, must-revalidate"
 
 
@@ -87,7 +91,7 @@ class HttpHygiene:
             return
         head = method == "HEAD"
         if head:
-            scope = dict(scope, method="GET")
+            scope = dict(scope, method="GET", **{HEAD: True})
         if "http.response.pathsend" in scope.get("extensions", {}):
             # the ETag needs the body: files are sent as body here, not by path (a server
             # such as granian offers that extension; its files then failed with 500)
@@ -98,9 +102,10 @@ class HttpHygiene:
         path = scope.get("path", "")
         start: Message | None = None
         chunks: list[bytes] = []
+        answered = False  # a 304 has been sent: the body that follows is dropped
 
         async def wrapped(message: Message) -> None:
-            nonlocal start
+            nonlocal start, answered
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
@@ -109,29 +114,41 @@ class HttpHygiene:
                     headers.append((b"cache-control", b"no-store"))
                 message = dict(message, headers=headers)
                 if validating and message["status"] == 200 and b"content-length" in names:
-                    start = message  # held until the body is known (ETag)
+                    if b"etag" not in names:
+                        start = message  # held until the body is known (ETag)
+                        return
+                    answered = await self._validated(message, None, request_headers, send)
                     return
                 await send(message)
                 return
-            if message["type"] == "http.response.body" and start is not None:
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            if start is not None:
                 chunks.append(message.get("body", b""))
                 if message.get("more_body"):
                     return
-                await self._finish(start, b"".join(chunks), request_headers, head, send)
+                answered = await self._validated(start, b"".join(chunks), request_headers,
+                                                 send)
+            if answered or (head and message.get("more_body")):
                 return
-            if message["type"] == "http.response.body" and head:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            if head or start is not None:
+                await send({"type": "http.response.body",
+                            "body": b"" if head else b"".join(chunks), "more_body": False})
                 return
             await send(message)
 
         await self.app(scope, receive, wrapped)
 
-    async def _finish(self, start: Message, body: bytes, request_headers: dict[bytes, bytes],
-                      head: bool, send: Send) -> None:
+    async def _validated(self, start: Message, body: bytes | None,
+                         request_headers: dict[bytes, bytes], send: Send) -> bool:
+        """Send the start of a 200 with its validators (an ``ETag`` from ``body`` unless it
+        names its own), or a whole 304 if the request's validators match; True for a 304."""
         headers = list(start["headers"])
         names = {k.lower() for k, _ in headers}
-        etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
         if b"etag" not in names:
+            assert body is not None
+            etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
             headers.append((b"etag", etag))
         else:
             etag = next(v for k, v in headers if k.lower() == b"etag")
@@ -144,10 +161,9 @@ class HttpHygiene:
                                                                     b"content-type")]
             await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
+            return True
         await send(dict(start, headers=headers))
-        await send({"type": "http.response.body", "body": b"" if head else body,
-                    "more_body": False})
+        return False
 
     def _not_modified(self, request_headers: dict[bytes, bytes], etag: bytes) -> bool:
         match = request_headers.get(b"if-none-match")

@@ -125,6 +125,14 @@ class GraphReading:
                         kept.update(self._worked_out_apart(key, compute))
         return kept[key]  # type: ignore[no-any-return]
 
+    def forget(self, key: str) -> None:
+        """Drop what :meth:`remember` keeps under ``key``: the next call works it out again
+        (the dumps, when their files are gone)."""
+        with _REMEMBER_LOCK:
+            lock = _COMPUTING.setdefault(self, {}).setdefault(key, threading.RLock())
+        with lock:
+            _REMEMBERED.get(self, {}).pop(key, None)
+
     def _worked_out_apart(self: R, key: str, compute: Callable[[R], Any]) -> dict[str, Any]:
         """``key`` and what else computing it remembered, from a child process."""
         known = dict(_REMEMBERED.get(self, {}))

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+from email.utils import formatdate
 from typing import Any
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from api.deps import SettingsDep, StoreDep
 from api.errors import ApiError
+from api.http import HEAD
 from api.negotiation import representation
 from api.rendering import VARY, gettext, page_lang, render
 from api.settings import Settings
@@ -143,15 +145,40 @@ def downloads(request: Request, store: StoreDep) -> HTMLResponse:
 
 
 @router.get("/-/downloads/{file_name}")
-def download(file_name: str, store: StoreDep) -> Response:
+def download(request: Request, file_name: str, store: StoreDep) -> Response:
+    """A dump, sent from its file in chunks, with its SHA-256 as a strong ``ETag`` (so
+    ``If-None-Match`` and ``If-Range`` work across restarts) and byte ranges (a broken
+    download of a large dump goes on where it stopped); its ``Last-Modified`` is the
+    dataset's, as every answer's, not when the file was written. A dump whose file is gone
+    (a cleaner of the temporary folder) is written again."""
+    file = _download_named(file_name, store)
+    if not os.path.isfile(file["path"]):
+        store.forget("download-files")
+        file = _download_named(file_name, store)
+    media = file["media_type"] + ("" if file_name.endswith(".gz") else "; charset=utf-8")
+    return FileAnswer(file["path"], media_type=media, filename=file_name,
+                      stat_result=os.stat(file["path"]),
+                      headers={"ETag": f'"{file["sha256"]}"', "Last-Modified": formatdate(
+                          request.app.state.last_modified, usegmt=True)})
+
+
+def _download_named(file_name: str, store: Store) -> dict[str, Any]:
     files = download_files(store)
     for file in files:
         if file["name"] == file_name:
-            media = file["media_type"] + ("" if file_name.endswith(".gz") else "; charset=utf-8")
-            return Response(Path(file["path"]).read_bytes(), media_type=media, headers={
-                "Content-Disposition": f'attachment; filename="{file_name}"'})
+            return file
     raise ApiError(404, "not-found", f"no download named {file_name!r}",
                    known=[f["name"] for f in files])
+
+
+class FileAnswer(FileResponse):
+    """A file in chunks of 64 KiB; under HEAD, which the middleware runs as GET
+    (:data:`api.http.HEAD`), its headers alone, the file not read."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get(HEAD):
+            scope = dict(scope, method="HEAD")
+        await super().__call__(scope, receive, send)
 
 
 def rdf_answer(request: Request, triples: list[Any], html: str | None = None,

@@ -5,15 +5,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
 
 from api.routes import resources
+from kg.export import dump_folder
 from kg.namespaces import BASE
 from kg.store import Store
 
@@ -298,6 +301,63 @@ def test_downloads(client: TestClient, store: Store) -> None:
     packed = client.get("/-/downloads/digistrat.ttl.gz")
     assert gzip.decompress(packed.content) == plain.content
     assert client.get("/-/downloads/secrets.txt").status_code == 404
+
+
+def test_a_download_is_revalidated_resumed_and_streamed(client: TestClient,
+                                                       store: Store) -> None:
+    """A dump's ETag is its SHA-256; If-None-Match answers 304, a byte range 206 (If-Range
+    with the ETag, the whole file with another); HEAD gives the headers; the body leaves in
+    chunks, not held for a hash; Last-Modified is the dataset's, as on every page."""
+    whole = client.get("/-/downloads/digistrat.nq")
+    body, etag = whole.content, whole.headers["etag"]
+    assert etag == f'"{hashlib.sha256(body).hexdigest()}"'
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["last-modified"] == client.get("/-/downloads").headers["last-modified"]
+    assert whole.headers["content-disposition"] == 'attachment; filename="digistrat.nq"'
+    again = client.get("/-/downloads/digistrat.nq", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    part = client.get("/-/downloads/digistrat.nq", headers={"Range": "bytes=10-99"})
+    assert part.status_code == 206 and part.content == body[10:100]
+    assert part.headers["content-range"] == f"bytes 10-99/{len(body)}"
+    resumed = client.get("/-/downloads/digistrat.nq",
+                         headers={"Range": f"bytes={len(body) - 50}-", "If-Range": etag})
+    assert resumed.status_code == 206 and resumed.content == body[-50:]
+    changed = client.get("/-/downloads/digistrat.nq",
+                         headers={"Range": "bytes=0-9", "If-Range": '"another"'})
+    assert changed.status_code == 200 and changed.content == body
+    head = client.head("/-/downloads/digistrat.nq")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(body)) and head.headers["etag"] == etag
+
+    sent: list[dict[str, object]] = []
+    done = anyio.Event()
+
+    async def receive() -> dict[str, object]:
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": "/-/downloads/digistrat.nq",
+             "raw_path": b"/-/downloads/digistrat.nq", "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80)}
+    assert client.portal is not None  # the shared client runs the app's event loop
+    client.portal.call(client.app, scope, receive, send)
+    chunks = [m["body"] for m in sent if m["type"] == "http.response.body"]
+    assert len(body) > 4 * 65536 and len(chunks) > 4  # the bundled dump is over 256 KiB
+    assert max(len(c) for c in chunks) <= 65536 and b"".join(chunks) == body  # type: ignore
+
+
+def test_a_dump_whose_file_is_gone_is_written_again(client: TestClient, store: Store) -> None:
+    body = client.get("/-/downloads/digistrat.ttl.gz").content
+    shutil.rmtree(dump_folder(store))  # as a cleaner of /tmp would
+    again = client.get("/-/downloads/digistrat.ttl.gz")
+    assert again.status_code == 200 and again.content == body
 
 
 def test_downloads_show_sizes_checksums_and_tables(client: TestClient) -> None:
