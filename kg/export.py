@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
 import tempfile
 import threading
@@ -89,13 +90,35 @@ def export(store: Store, folder: Path, *, compress: bool = False) -> list[Path]:
 
 def dump_folder(store: GraphReading) -> Path:
     """A temporary folder for the dumps of ``store``, made at first use and removed with
-    the store (or when the process ends)."""
+    the store (or when the process ends). Its name holds the process's id: the folders of
+    processes that ended without removing theirs (killed) are removed when a new one is
+    made (at 1M triples the dumps take about 500 MB)."""
     with _FOLDERS_LOCK:
         folder = _FOLDERS.get(store)
         if folder is None:
-            folder = _FOLDERS[store] = Path(tempfile.mkdtemp(prefix="digistrat-dumps-"))
+            prefix = f"{DUMP_PREFIX}{os.getpid()}-"
+            folder = _FOLDERS[store] = Path(tempfile.mkdtemp(prefix=prefix))
             weakref.finalize(store, shutil.rmtree, folder, ignore_errors=True)
+            _remove_orphans(folder.parent)
         return folder
+
+
+DUMP_PREFIX = "digistrat-dumps-"
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Remove the dump folders under ``parent`` whose process no longer runs (only ours:
+    a folder of another user's process is not ours to check or remove)."""
+    for folder in parent.glob(f"{DUMP_PREFIX}*-*"):
+        pid = folder.name.removeprefix(DUMP_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            continue
 
 
 _FOLDERS: weakref.WeakKeyDictionary[GraphReading, Path] = weakref.WeakKeyDictionary()

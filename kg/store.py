@@ -115,10 +115,9 @@ class GraphReading:
         place. A child that fails raises StoreError."""
         with _REMEMBER_LOCK:
             kept = _REMEMBERED.setdefault(self, {})
-            lock = _COMPUTING.setdefault(self, {}).setdefault(key, threading.RLock())
-        if key not in kept:
-            with lock:  # one computation per key, even when requests arrive together; other
-                if key not in kept:  # keys do not wait for it (the tables took 27 s at 10M)
+        if key not in kept:  # one computation per key, even when requests arrive together;
+            with self._lock_of(key):  # other keys do not wait for it (the tables took 27 s
+                if key not in kept:  # at 10M)
                     if _IN_SUMMARY_CHILD:
                         kept[key] = compute(self)
                     else:
@@ -128,10 +127,13 @@ class GraphReading:
     def forget(self, key: str) -> None:
         """Drop what :meth:`remember` keeps under ``key``: the next call works it out again
         (the dumps, when their files are gone)."""
-        with _REMEMBER_LOCK:
-            lock = _COMPUTING.setdefault(self, {}).setdefault(key, threading.RLock())
-        with lock:
+        with self._lock_of(key):
             _REMEMBERED.get(self, {}).pop(key, None)
+
+    def _lock_of(self, key: str) -> threading.Lock:
+        """The lock held while ``key`` is worked out (or forgotten)."""
+        with _REMEMBER_LOCK:
+            return _COMPUTING.setdefault(self, {}).setdefault(key, threading.Lock())
 
     def _worked_out_apart(self: R, key: str, compute: Callable[[R], Any]) -> dict[str, Any]:
         """``key`` and what else computing it remembered, from a child process."""
@@ -168,7 +170,7 @@ _IN_SUMMARY_CHILD = False
 
 _REMEMBERED: weakref.WeakKeyDictionary[GraphReading, dict[str, Any]] = \
     weakref.WeakKeyDictionary()
-_COMPUTING: weakref.WeakKeyDictionary[GraphReading, dict[str, threading.RLock]] = \
+_COMPUTING: weakref.WeakKeyDictionary[GraphReading, dict[str, threading.Lock]] = \
     weakref.WeakKeyDictionary()
 _REMEMBER_LOCK = threading.Lock()  # held only to find a key's lock
 

@@ -165,6 +165,34 @@ def test_the_dumps_are_written_once_each_plain_and_compressed(tiny: Project) -> 
     assert not folder.exists()
 
 
+def test_dump_folders_of_ended_processes_are_removed(tiny: Project) -> None:
+    """A service killed before it could remove its dumps' folder leaves it (about 500 MB at
+    1M triples): the next folder made removes those whose process has ended, and no other."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    running = subprocess.Popen(["sleep", "60"])
+    base = Path(tempfile.gettempdir())
+    gone = base / f"digistrat-dumps-{ended.pid}-test"
+    kept = base / f"digistrat-dumps-{running.pid}-test"
+    other = base / "digistrat-dumps-notapid-test"
+    try:
+        for folder in (gone, kept, other):
+            folder.mkdir()
+            (folder / "digistrat.nq").write_bytes(b"")
+        made = dump_folder(Store.load(tiny))
+        assert made.name.startswith(f"digistrat-dumps-{os.getpid()}-")
+        assert not gone.exists() and kept.exists() and other.exists()
+    finally:
+        running.kill()
+        running.wait()
+        for folder in (gone, kept, other):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_a_conforming_verdict_is_remembered_per_content(tiny: Project, tmp_path: Path) -> None:
     from kg.validate import validate_data
 
