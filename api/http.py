@@ -44,8 +44,9 @@ SECURITY_HEADERS = [
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-expose-headers",
-     b"Content-Length, Content-Type, ETag, Last-Modified, Link, X-Digistrat-Truncated, "
-     b"X-Digistrat-Result-Rows, X-Digistrat-Max-Result-Rows, Retry-After, Server-Timing"),
+     b"Accept-Ranges, Content-Length, Content-Range, Content-Type, ETag, Last-Modified, Link, "
+     b"X-Digistrat-Truncated, X-Digistrat-Result-Rows, X-Digistrat-Max-Result-Rows, "
+     b"Retry-After, Server-Timing"),
 ]
 NO_STORE = ("/-/health", "/-/settings.json")
 #: Set in a HEAD request's scope, which runs as GET: a response that can leave out its

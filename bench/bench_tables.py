@@ -8,6 +8,8 @@ concurrency 1 (bounded: --requests per view, --max-seconds per view). Also times
 kg.views.tables.build in process. Figures: docs/tables.md; bench/results/tables.json.
 
     .venv/bin/python bench/bench_tables.py
+    .venv/bin/python bench/bench_tables.py --root /tmp/dsb-1m --builds 1 \
+        --out bench/results/tables-1m.json      # a folder of generate.py
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ VIEWS = {
 }
 
 
-def build_times(rounds: int) -> list[float]:
+def build_times(root: Path, rounds: int) -> list[float]:
     from kg.project import Project
     from kg.store import Store
     from kg.views import tables
 
-    store = Store.load(Project(ROOT))
+    if rounds < 1:
+        return []
+    store = Store.load(Project(root))
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
@@ -60,16 +64,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--max-seconds", type=float, default=10)
     parser.add_argument("--builds", type=int, default=5)
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the project to serve (default: this checkout's bundled data)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "tables.json")
     args = parser.parse_args()
-    builds = build_times(args.builds)
-    results: dict[str, object] = {"build_ms": builds}
-    print(f"{'tables.build (en)':32s} median {statistics.median(builds):7.1f} ms  "
-          f"(n={len(builds)})")
+    builds = build_times(args.root, args.builds)
+    results: dict[str, object] = {"root": str(args.root), "build_ms": builds}
+    if builds:
+        print(f"{'tables.build (en)':32s} median {statistics.median(builds):7.1f} ms  "
+              f"(n={len(builds)})")
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_digistrat(ROOT, Path(tmp) / "serve.log", timeout=120)
+        server = start_digistrat(args.root, Path(tmp) / "serve.log", timeout=1800)
         try:
             first = asyncio.run(run_cell(server.port, "/-/strategies", concurrency=1,
-                                         requests=1, max_seconds=30))
+                                         requests=1, max_seconds=600))
             results["first request (builds the tables)"] = first.summary()
             print(f"{'first request (builds)':32s} {first.pct(0.5):7.1f} ms")
             for name, target in VIEWS.items():
@@ -83,7 +91,7 @@ def main() -> None:
                       f"  n={cell.requests} statuses={cell.statuses}")
         finally:
             server.stop()
-    (ROOT / "bench" / "results" / "tables.json").write_text(json.dumps(results, indent=1) + "\n")
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
 
 
 if __name__ == "__main__":
