@@ -48,7 +48,7 @@ def home(request: Request, store: StoreDep) -> HTMLResponse:
     except paging.NoSuchPageError as err:
         raise ApiError(404, "not-found", str(err)) from None
     last = page.page == page.pages
-    orphans = [s for s in t.strategies.values() if s.city is None] if last else []
+    orphans = tables.of_no_municipality(t) if last else []
     return render(request, "home.html", {
         "t": t, "page": page, "count": len(t.strategies),
         "latest": tables.latest_adoptions(t) if page.page == 1 else [], "orphans": orphans})
@@ -67,12 +67,14 @@ def compare(request: Request, store: StoreDep) -> Response:
     except tables.BadParameterError as err:
         raise ApiError(400, "bad-request", str(err)) from None
     fmt = request.query_params.get("format", "").strip().lower()
+    whole = ("matrix-" + fmt, tables.filter_key(view.query.filters))  # every row: kept
     if fmt == "csv":
-        return Response(tables.matrix_csv(view), media_type=tables.TABLE_FORMATS["csv"],
+        return Response(view.tables.kept(whole, lambda: tables.matrix_csv(view)),
+                        media_type=tables.TABLE_FORMATS["csv"],
                         headers={"Vary": VARY, "Content-Disposition":
                                  'attachment; filename="compare.csv"'})
     if fmt == "json":
-        return Response(tables.dumps(tables.matrix_json(view)),
+        return Response(view.tables.kept(whole, lambda: tables.dumps(tables.matrix_json(view))),
                         media_type=tables.TABLE_FORMATS["json"], headers={"Vary": VARY})
     if fmt not in ("", "html"):
         raise ApiError(400, "bad-request", f"unknown format {fmt!r}",

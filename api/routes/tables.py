@@ -68,7 +68,8 @@ def table_answer(request: Request, view: tb.TableView, template: str,
 def strategies(request: Request, store: StoreDep) -> Response:
     """Strategies with facets; sortable, paged, as CSV and JSON."""
     view = view_of(request, store, "strategies")
-    chart = charts.adoptions_by_year(view.tables, view.matching)
+    chart = view.tables.kept(("adoptions-chart", *view.key),
+                             lambda: charts.adoptions_by_year(view.tables, view.matching))
     return table_answer(request, view, "strategies.html", {"chart": chart})
 
 
@@ -92,8 +93,8 @@ def themes(request: Request, store: StoreDep) -> Response:
         body = tb.to_csv(fields, records) if fmt == "csv" else tb.dumps(
             {"columns": fields, "rows": records})
         return download(body, fmt, "themes")
-    chart = store.remember(f"theme-shares-{t.lang}",
-                           lambda _: charts.theme_shares(t, list(t.strategies.values())))
+    chart = t.kept(("theme-shares",),
+                   lambda: charts.theme_shares(t, list(t.strategies.values())))
     return render(request, "themes.html", {"themes": index, "chart": chart})
 
 
@@ -138,10 +139,14 @@ def charts_page(request: Request, store: StoreDep) -> Response:
         query = tb.parse_query(params(request), [], "", facets=("country", "level", "type"))
     except tb.BadParameterError as err:
         raise ApiError(400, "bad-request", str(err)) from None
-    rows = [s for s in t.strategies.values() if tb.matches(s, query.filters)]
-    facets, chips = tb.facet_list(t, list(t.strategies.values()), query, "/-/charts",
-                                  facets=("country", "level", "type"))
-    return render(request, "charts.html", {
-        "adoptions": charts.adoptions_by_year(t, rows),
-        "shares": charts.theme_shares(t, rows), "facets": facets, "chips": chips,
-        "count": len(rows)})
+
+    def make() -> dict[str, Any]:
+        rows = [s for s in t.strategies.values() if tb.matches(s, query.filters)]
+        facets, chips = tb.facet_list(t, list(t.strategies.values()), query, "/-/charts",
+                                      facets=("country", "level", "type"))
+        return {"adoptions": charts.adoptions_by_year(t, rows),
+                "shares": charts.theme_shares(t, rows), "facets": facets, "chips": chips,
+                "count": len(rows)}
+
+    return render(request, "charts.html", t.kept(("charts", tb.filter_key(query.filters)),
+                                                  make))

@@ -27,15 +27,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import functools
 import io
 import json
 import re
+import threading
 import unicodedata
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import pyoxigraph as ox
@@ -189,6 +191,14 @@ class Item:
     position: tuple[int, ...] = ()
 
 
+T = TypeVar("T")
+
+#: Views of one language's tables kept by their query without the page, the oldest dropped
+#: past this many (:meth:`Tables.kept`).
+VIEWS_KEPT = 64
+_KEPT_LOCK = threading.Lock()
+
+
 @dataclass
 class Tables:
     """Everything the table views need, for one store and one language."""
@@ -201,6 +211,24 @@ class Tables:
     theme_items: dict[tuple[str, str], list[Item]]  # (municipality IRI, theme slug) → items
     owners: dict[str, str]  # resource IRI → municipality IRI (strategies, elements, bodies…)
     theme_definitions: dict[str, str] = field(default_factory=dict)
+    _kept: OrderedDict[tuple[Any, ...], Any] = field(default_factory=OrderedDict, repr=False,
+                                                     compare=False)
+
+    def kept(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """``make()``, kept under ``key`` (a view and its query without the page): the tables
+        do not change while they are served, so a view asked again, or another page of it,
+        costs that page's work, not a pass over every row (12,571 municipalities at 10M
+        triples). At most :data:`VIEWS_KEPT`, the least recently asked dropped first."""
+        with _KEPT_LOCK:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]  # type: ignore[no-any-return]
+        value = make()  # two requests may both make it: the same value, kept once
+        with _KEPT_LOCK:
+            self._kept[key] = value
+            while len(self._kept) > VIEWS_KEPT:
+                self._kept.popitem(last=False)
+        return value
 
     def label(self, facet: str, slug: str) -> str:
         if slug == NONE:
@@ -785,6 +813,7 @@ class TableView:
     chips: list[Chip]
     pages: int
     tables: Tables
+    key: tuple[Any, ...]  # its key in Tables.kept: what derives from every matching row
 
     @property
     def page(self) -> int:
@@ -834,18 +863,30 @@ def table_view(t: Tables, kind: str, items: Iterable[tuple[str, str]], path: str
         rows = list(t.municipalities.values())
     query = parse_query(items, columns, default,
                         facets=(*FACETS, *HIDDEN_FILTERS) if kind == "strategies" else FACETS)
-    facets, chips = facet_list(t, rows, query, path)
-    for value in query.filters.get("city", []):
-        muni = next((m for m in t.municipalities.values() if m.key == value), None)
-        rest = [v for v in query.filters["city"] if v != value]
-        chips.append(Chip("city", gettext(t.lang, "City"), value,
-                          muni.display if muni else value,
-                          href(path, query.params(page=1, filters={**query.filters,
-                                                                   "city": rest}))))
-    matching = sort_rows(t, [r for r in rows if matches(r, query.filters)], query.sort)
-    rows, pages = page_slice(matching, query.page, query.size)
-    return TableView(kind, path, columns, list(rows), matching, len(matching), query, facets,
-                     chips, pages, t)
+    key = ("table", kind, path, query.sort, query.size, filter_key(query.filters))
+
+    def make() -> tuple[list[Facet], list[Chip], list[Any]]:
+        facets, chips = facet_list(t, rows, query, path)
+        for value in query.filters.get("city", []):
+            muni = next((m for m in t.municipalities.values() if m.key == value), None)
+            rest = [v for v in query.filters["city"] if v != value]
+            chips.append(Chip("city", gettext(t.lang, "City"), value,
+                              muni.display if muni else value,
+                              href(path, query.params(page=1, filters={**query.filters,
+                                                                       "city": rest}))))
+        return facets, chips, sort_rows(t, [r for r in rows if matches(r, query.filters)],
+                                        query.sort)
+
+    facets, chips, matching = t.kept(key, make)
+    page, pages = page_slice(matching, query.page, query.size)
+    return TableView(kind, path, columns, list(page), matching, len(matching), query, facets,
+                     chips, pages, t, key)
+
+
+def filter_key(filters: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The filters of a query as part of a key of :meth:`Tables.kept` (each facet's values
+    in the order asked: the links and chips keep it)."""
+    return tuple(sorted((facet, tuple(values)) for facet, values in filters.items()))
 
 
 # --- CSV and JSON ------------------------------------------------------------------------------
@@ -971,28 +1012,38 @@ def matrix_view(t: Tables, items: Iterable[tuple[str, str]]) -> MatrixView:
     ``theme`` columns; rows and columns with no hit are left out."""
     query = parse_query(items, [], "", facets=MATRIX_FACETS)
     chosen = query.filters
-    counts, used = t.theme_counts, t.themes_in_use
-    themes = sorted(((k, v) for k, v in t.concepts.get("theme", {}).items()),
-                    key=lambda kv: collation_key(kv[1]))
-    columns = [(k, v) for k, v in themes
-               if k in used and (not chosen.get("theme") or k in chosen["theme"])]
-    keys = {k for k, _ in columns}
-    munis = [m for m in t.sorted_municipalities()
-             if (not chosen.get("country") or m.country in chosen["country"])
-             and (not chosen.get("level") or (m.level or NONE) in chosen["level"])
-             and any(counts.get((m.iri, k)) for k in keys)]
-    form = {
-        "country": [(c, country_name(t.lang, c), c in chosen.get("country", []))
-                    for c in COUNTRY_ORDER
-                    if any(m.country == c for m in t.municipalities.values())],
-        "level": [(lv, t.label("level", lv), lv in chosen.get("level", []))
-                  for lv in sorted({m.level for m in t.municipalities.values() if m.level},
-                                   key=lambda v: _rank(LEVEL_ORDER, v))],
-        "theme": [(k, v, k in chosen.get("theme", [])) for k, v in themes if k in used],
-    }
-    totals = {k: sum(1 for m in munis if counts.get((m.iri, k))) for k in keys}
-    unused = [(k, v) for k, v in themes if k not in used]
-    return MatrixView(munis, columns, counts, query, form, totals, t, unused)
+
+    def make() -> MatrixView:
+        counts, used = t.theme_counts, t.themes_in_use
+        themes = sorted(((k, v) for k, v in t.concepts.get("theme", {}).items()),
+                        key=lambda kv: collation_key(kv[1]))
+        columns = [(k, v) for k, v in themes
+                   if k in used and (not chosen.get("theme") or k in chosen["theme"])]
+        keys = {k for k, _ in columns}
+        munis = [m for m in t.sorted_municipalities()
+                 if (not chosen.get("country") or m.country in chosen["country"])
+                 and (not chosen.get("level") or (m.level or NONE) in chosen["level"])
+                 and any(counts.get((m.iri, k)) for k in keys)]
+        form = {
+            "country": [(c, country_name(t.lang, c), c in chosen.get("country", []))
+                        for c in COUNTRY_ORDER
+                        if any(m.country == c for m in t.municipalities.values())],
+            "level": [(lv, t.label("level", lv), lv in chosen.get("level", []))
+                      for lv in _levels(t)],
+            "theme": [(k, v, k in chosen.get("theme", [])) for k, v in themes if k in used],
+        }
+        totals = {k: sum(1 for m in munis if counts.get((m.iri, k))) for k in keys}
+        unused = [(k, v) for k, v in themes if k not in used]
+        return MatrixView(munis, columns, counts, query, form, totals, t, unused)
+
+    kept = t.kept(("matrix", filter_key(chosen)), make)
+    return dataclasses.replace(kept, query=query)  # its page is this request's
+
+
+def _levels(t: Tables) -> list[str]:
+    """The administrative levels of the municipalities, in LEVEL_ORDER."""
+    return sorted({m.level for m in t.municipalities.values() if m.level},
+                  key=lambda v: _rank(LEVEL_ORDER, v))
 
 
 def matrix_csv(view: MatrixView) -> str:
@@ -1061,6 +1112,12 @@ def theme_view(t: Tables, key: str, items: Iterable[tuple[str, str]]) -> ThemeVi
     if key not in t.concepts.get("theme", {}):
         return None
     query = parse_query(items, [], "", facets=("country", "level"))
+    kept = t.kept(("theme", key, filter_key(query.filters)),
+                  lambda: _theme_view(t, key, query))
+    return dataclasses.replace(kept, query=query)  # its page is this request's
+
+
+def _theme_view(t: Tables, key: str, query: Query) -> ThemeView:
     chosen = query.filters
     entries = []
     n_strategies = n_elements = 0
@@ -1090,8 +1147,7 @@ def theme_view(t: Tables, key: str, items: Iterable[tuple[str, str]]) -> ThemeVi
         "country": [(c, country_name(t.lang, c), c in chosen.get("country", []))
                     for c in COUNTRY_ORDER],
         "level": [(lv, t.label("level", lv), lv in chosen.get("level", []))
-                  for lv in sorted({m.level for m in t.municipalities.values() if m.level},
-                                   key=lambda v: _rank(LEVEL_ORDER, v))],
+                  for lv in _levels(t)],
     }
     return ThemeView(key, t.concept_iris["theme"][key], t.concepts["theme"][key],
                      t.theme_definitions.get(key, ""), entries, query, form, n_strategies,
@@ -1135,5 +1191,13 @@ def _theme_index(t: Tables) -> list[ThemeSummary]:
 
 def latest_adoptions(t: Tables, count: int = 8) -> list[Strategy]:
     """The most recently adopted strategies (by the date of the adopting decision)."""
-    dated = [s for s in t.strategies.values() if s.adopted]
-    return sorted(dated, key=lambda s: (s.adopted, s.iri), reverse=True)[:count]
+    def make() -> list[Strategy]:
+        dated = [s for s in t.strategies.values() if s.adopted]
+        return sorted(dated, key=lambda s: (s.adopted, s.iri), reverse=True)[:count]
+    return t.kept(("latest-adoptions", count), make)
+
+
+def of_no_municipality(t: Tables) -> list[Strategy]:
+    """The strategies that belong to no municipality (the home page's last page)."""
+    return t.kept(("of-no-municipality",),
+                  lambda: [s for s in t.strategies.values() if s.city is None])

@@ -8,7 +8,7 @@ import io
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import replace
 
 import pytest
@@ -80,6 +80,47 @@ def test_tables_are_built_once_per_store_and_language(store: Store) -> None:
     first = tables.tables(store, "en")
     assert tables.tables(store, "en") is first
     assert tables.tables(store, "de") is not first
+
+
+def test_a_view_asked_again_is_kept_not_made_again(store: Store,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A view of the tables (a list, the matrix, a theme), asked again or at another page,
+    is kept by its query without the page (each was a pass over every row per request:
+    12,571 municipalities at 10M triples); its pages are those of a view made afresh."""
+    t = tables.tables(store, "en")
+    kept, afresh = replace(t, _kept=OrderedDict()), replace(t, _kept=OrderedDict())
+    passes: list[str] = []
+    facet_list = tables.facet_list
+    monkeypatch.setattr(tables, "facet_list",
+                        lambda *a, **k: passes.append("facets") or facet_list(*a, **k))
+    asked = [("country", "de"), ("sort", "-year"), ("size", "10")]
+    first = tables.table_view(kept, "strategies", asked, "/-/strategies")
+    second = tables.table_view(kept, "strategies", [*asked, ("page", "2")], "/-/strategies")
+    assert passes == ["facets"] and second.page == 2 and second.pages == first.pages > 1
+    made = tables.table_view(afresh, "strategies", [*asked, ("page", "2")], "/-/strategies")
+    assert [r.iri for r in second.rows] == [r.iri for r in made.rows] != \
+        [r.iri for r in first.rows]
+    assert second.link() == made.link() and second.facets == made.facets
+
+    monkeypatch.setattr(tables, "MATRIX_PAGE_SIZE", 10)
+    matrix = tables.matrix_view(kept, [("country", "de"), ("page", "2")])
+    again = tables.matrix_view(kept, [("country", "de")])
+    assert again.query.page == 1 and again.municipalities is matrix.municipalities
+    assert matrix.page().items == tables.matrix_view(
+        afresh, [("country", "de"), ("page", "2")]).page().items
+
+    theme = tables.theme_view(kept, "open-data", [("country", "de")])
+    assert theme is not None
+    same = tables.theme_view(kept, "open-data", [("country", "de"), ("page", "1")])
+    assert same is not None and same.entries is theme.entries
+
+    monkeypatch.setattr(tables, "VIEWS_KEPT", 2)  # the least recently asked goes first
+    for country in ("ch", "at", "de"):
+        tables.table_view(kept, "municipalities", [("country", country)], "/-/municipalities")
+    passes.clear()
+    tables.table_view(kept, "municipalities", [("country", "de")], "/-/municipalities")
+    tables.table_view(kept, "municipalities", [("country", "ch")], "/-/municipalities")
+    assert passes == ["facets"] and len(kept._kept) == 2
 
 
 def test_labels_asked_in_parts_are_the_same(store: Store, monkeypatch: pytest.MonkeyPatch
