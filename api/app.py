@@ -27,7 +27,7 @@ from kg.project import Project
 from kg.remote import RemoteEndpoint, RemoteStore
 from kg.store import Store
 from kg.submission import ValidationPool
-from kg.workers import MemoryWatchdog
+from kg.workers import MemoryWatchdog, merge_identical_pages
 
 log = logging.getLogger("digistrat")
 
@@ -39,6 +39,8 @@ def start_services(app: FastAPI) -> None:
     store: Store | RemoteStore = state.store
     backend: QueryBackend
     store_path = str(store.path) if store.path else None
+    if settings.memory_merge and not merge_identical_pages():  # before the zygotes fork
+        log.info("memory_merge: this kernel cannot merge pages (Linux 6.4 or newer can)")
     if settings.sparql_endpoint:
         remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000,
                                 read_timeout_s=settings.store_read_timeout_ms / 1000)

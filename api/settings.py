@@ -50,6 +50,11 @@ class Settings:
     validation_worker_memory_mb: int = field(default=768, metadata={
         "help": "Memory a validation worker may use above its size when started (MB); past "
                 "it the worker ends and the submission is refused."})
+    memory_merge: bool = field(default=True, metadata={
+        "help": "Let the kernel merge identical memory pages of the service's processes "
+                "(KSM, Linux 6.4+): the pages a worker copies by reading the store are shared "
+                "again once its query is over. Takes effect only where the host runs ksmd "
+                "(/sys/kernel/mm/ksm/run = 1; docs/deploy.md)."})
     query_workers: int = field(default=2, metadata={
         "help": "Processes that run SPARQL queries."})
     query_overflow_workers: int = field(default=4, metadata={

@@ -99,6 +99,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             if name == "digistrat":  # its memory once the search index is built
                 out["servers"][name]["search_ready_s"] = round(wait_for_search(server), 2)
             out["servers"][name]["rss_after_load"] = server.rss_mb()
+        settled(servers, out, "rss_after_load", args.settle)
         for query in queries:
             for conc in concurrencies:
                 for name, server in servers.items():
@@ -112,11 +113,24 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
                           f"err={cell['errors']}", file=sys.stderr)
         for name, server in servers.items():
             out["servers"][name]["rss_after_runs"] = server.rss_mb()
+        settled(servers, out, "rss_after_runs", args.settle)
     finally:
         for server in servers.values():
             server.stop()
     out["ratios"] = ratios(out["cells"])
     return out
+
+
+def settled(servers: dict[str, Any], out: dict[str, Any], when: str, seconds: float) -> None:
+    """With ``seconds``, every server's memory again that long after ``when`` (as
+    ``{when}_settled``): the kernel's page merging (KSM, digistrat's ``memory_merge``) works
+    in the background, and what a server holds once it has had the time is its steady state."""
+    if seconds <= 0:
+        return
+    out["settle_seconds"] = seconds
+    time.sleep(seconds)
+    for name, server in servers.items():
+        out["servers"][name][when + "_settled"] = server.rss_mb()
 
 
 def _cell(server: Any, name: str, query: Any, conc: int, samples: dict[str, str],
@@ -236,6 +250,7 @@ def memory(args: argparse.Namespace) -> dict[str, Any]:
                                     "peak_tree_mb_before_ready": server.peak_tree_mb,
                                     "rss_after_load": after_load, "probe": probe,
                                     "rss_after_queries": server.rss_mb()}
+            settled({name: server}, out, "rss_after_queries", args.settle)
             print(name, json.dumps(out["servers"][name]), file=sys.stderr)
         finally:
             server.stop()
@@ -289,6 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
 
+    def settle(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--settle", type=float, default=0.0, help="read the memory again this "
+                       "many seconds later (KSM merges pages in the background)")
+
     def common(p: argparse.ArgumentParser, root_required: bool = True) -> None:
         p.add_argument("--root", required=root_required, help="generated project folder")
         p.add_argument("--out", help="write the results as JSON here")
@@ -298,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("compare")
     common(p)
+    settle(p)
     p.add_argument("--queries", help="comma-separated query names (default: all)")
     p.add_argument("--concurrency", default="1,8")
     p.add_argument("--requests", type=int, default=300, help="requests per cell (cap)")
@@ -314,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=runaway)
     p = sub.add_parser("memory")
     common(p)
+    settle(p)
     p.set_defaults(func=memory)
     p = sub.add_parser("startup")
     common(p, root_required=False)

@@ -77,15 +77,19 @@ def compare(data: dict[str, Any]) -> str:
     out.append("\n| server | ready s | processes | after load: RSS tree MB | PSS tree MB | "
                "after runs: RSS tree MB | PSS tree MB |")
     out.append("|---|---|---|---|---|---|---|")
+    settled = ["", "_settled"] if "settle_seconds" in data else [""]
     for name, info in data["servers"].items():
-        load, runs = info["rss_after_load"], info.get("rss_after_runs", {})
-        out.append(f"| {name} | {info['ready_seconds']} | {load.get('processes', '–')} | "
-                   f"{load['tree_mb']} | {load.get('tree_pss_mb', '–')} | "
-                   f"{runs.get('tree_mb', '–')} | {runs.get('tree_pss_mb', '–')} |")
+        for suffix in settled:
+            load = info["rss_after_load" + suffix]
+            runs = info.get("rss_after_runs" + suffix, {})
+            label = name + (f" ({data['settle_seconds']:g} s later)" if suffix else "")
+            out.append(f"| {label} | {info['ready_seconds']} | {load.get('processes', '–')} "
+                       f"| {load['tree_mb']} | {load.get('tree_pss_mb', '–')} | "
+                       f"{runs.get('tree_mb', '–')} | {runs.get('tree_pss_mb', '–')} |")
     ours, peer = data["servers"].get("digistrat"), data["servers"].get("oxigraph")
     if ours and peer:
         out.append(f"\nMemory against `oxigraph serve` (target ≤ {MEMORY_TARGET_OX:g}×):")
-        for when in ("rss_after_load", "rss_after_runs"):
+        for when in (f"rss_after_{w}{suffix}" for suffix in settled for w in ("load", "runs")):
             for key in ("tree_mb", "tree_pss_mb"):
                 a, b = ours.get(when, {}).get(key), peer.get(when, {}).get(key)
                 if a and b:

@@ -69,6 +69,18 @@ def running(command: list[str], ready_url: str, *, ready_seconds: float = 60,
                     process.wait(timeout=10)
 
 
+def kernel_merges_pages() -> bool:
+    """Whether this kernel takes ``PR_SET_MEMORY_MERGE`` (Linux 6.4+, where no sandbox
+    refuses it), asked in a child so that this process stays unmarked."""
+    from kg.workers import merge_identical_pages
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if merge_identical_pages() else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def eventually(check: Callable[[], object], seconds: float = 10.0) -> bool:
     """Whether ``check()`` comes true within ``seconds`` (asked every 10 ms)."""
     deadline = time.monotonic() + seconds

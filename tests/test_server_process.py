@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
-from support import alive, free_port
+from support import alive, free_port, kernel_merges_pages
 
 ROOT = Path(__file__).resolve().parent.parent
 DIGISTRAT = Path(sys.executable).parent / "digistrat"
@@ -67,6 +67,9 @@ def test_serve_answers_sparql_over_http_and_stops() -> None:
         assert helpers  # the query zygote ...
         helpers += [w for z in helpers for w in children_of(z)]
         assert len(helpers) >= 2  # ... and its worker
+        if kernel_merges_pages():  # memory_merge: every process marked (Linux 6.4+)
+            for pid in (process.pid, *helpers):
+                assert "ksm_merge_any: yes" in Path(f"/proc/{pid}/ksm_stat").read_text(), pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:

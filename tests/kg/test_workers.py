@@ -23,6 +23,8 @@ from kg.workers import (
     WorkerCrashedError,
     WorkerPool,
     WorkerTimeoutError,
+    merge_identical_pages,
+    merging_pages,
     proportional_memory_bytes,
     resident_bytes,
     run_each,
@@ -169,6 +171,34 @@ def _timed_prepare():  # type: ignore[no-untyped-def]
                     "started": started, "ended": time.time()}, body
         return handle
     return make
+
+
+def test_merging_pages_is_asked_for_and_inherited_by_what_is_forked_after() -> None:
+    """merge_identical_pages marks the process for KSM, and the processes it forks after
+    (its zygotes and their workers). Run in a child, so that the test process stays as it
+    was (the service's start, which the API tests run here, asks for it too)."""
+    from support import kernel_merges_pages  # not at the top: children import this module
+
+    if not kernel_merges_pages():
+        pytest.skip("this kernel does not take PR_SET_MEMORY_MERGE (Linux 6.4+)")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            asked = merge_identical_pages() and merging_pages()
+            grandchild = os.fork()
+            if grandchild == 0:
+                os.write(write, b"1" if merging_pages() else b"0")
+                os._exit(0)
+            os.waitpid(grandchild, 0)
+            os.write(write, b"1" if asked else b"0")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    os.close(write)
+    answer = os.read(read, 16)
+    os.close(read)
+    assert answer == b"11", "the child marked, and what it forked after"
 
 
 def test_run_each_answers_in_task_order_and_runs_at_most_at_once() -> None:
