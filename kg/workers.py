@@ -386,16 +386,17 @@ _PR_GET_MEMORY_MERGE = 68
 
 
 def merge_identical_pages() -> bool:
-    """Let the kernel merge this process's memory pages with identical ones of the
-    processes it forks from now on (KSM, kernel same-page merging; ``PR_SET_MEMORY_MERGE``),
+    """Let the kernel merge this process's memory pages, and those of the processes it forks
+    from now on, with identical pages (KSM, kernel same-page merging; ``PR_SET_MEMORY_MERGE``),
     where the host runs ``ksmd`` (``/sys/kernel/mm/ksm/run`` set to 1; docs/deploy.md).
 
     A worker's reads write to pages it shares with the serving process and the zygote
     (pyoxigraph's reads to its store's pages, Python's reference counts to its objects'), and
     the kernel copies each such page for the writer; most copies are identical to their
-    originals again once the query is over. ``ksmd`` finds them and shares them again: at
-    100k triples the tree's PSS after a query mix fell from 298 to 170 MB within 30 s
-    (``docs/performance.md``). True if the kernel took the request (Linux 6.4 or newer)."""
+    originals again once the query is over. ``ksmd`` finds them and shares them again: at 1M
+    triples, 60 s after a lookup and a heavy query, the tree's PSS was 543 MB with it and
+    749 MB without (``docs/performance.md``). True if the kernel took the request (Linux 6.4
+    or newer)."""
     libc = ctypes.CDLL(None, use_errno=True)
     return bool(libc.prctl(_PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0)
 

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rdflib import BNode, Graph, URIRef
@@ -67,6 +68,39 @@ def running(command: list[str], ready_url: str, *, ready_seconds: float = 60,
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(process.pid, signal.SIGKILL)
                     process.wait(timeout=10)
+
+
+def asgi_messages(client: Any, path: str, extensions: dict[str, Any] | None = None
+                  ) -> list[dict[str, Any]]:
+    """What the app of ``client`` (a TestClient entered) sends for a GET of ``path``, message by
+    message: the ASGI interface, below HTTP, where a body's chunks can be seen."""
+    import anyio
+
+    sent: list[dict[str, Any]] = []
+    done = anyio.Event()
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()  # the client stays until the response is complete
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            done.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "headers": [(b"host", b"testserver")],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+             "extensions": extensions or {}}
+    assert client.portal is not None  # the shared client runs the app's event loop
+    client.portal.call(client.app, scope, receive, send)
+    return sent
 
 
 def kernel_merges_pages() -> bool:

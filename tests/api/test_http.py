@@ -3,9 +3,9 @@ same headers and length; one error shape per representation on every path."""
 
 from __future__ import annotations
 
-import anyio
 import pytest
 from fastapi.testclient import TestClient
+from support import asgi_messages
 
 GETTABLE = ["/", "/-/compare", "/-/timeline", "/-/coverage", "/-/downloads",
             "/-/downloads/digistrat.ttl", "/-/downloads/digistrat.nq.gz", "/-/catalog",
@@ -57,30 +57,7 @@ def test_an_error_of_the_endpoint_is_a_page_for_browsers(client: TestClient) -> 
 def test_a_server_that_can_send_files_by_path_gets_the_body(client: TestClient) -> None:
     """An ASGI server offering the ``http.response.pathsend`` extension (granian does) still
     gets a static file as a body, with its ETag: the middleware hides the extension."""
-    sent: list[dict[str, object]] = []
-    done = anyio.Event()
-    requested = False
-
-    async def receive() -> dict[str, object]:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await done.wait()  # the client stays until the response is complete
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": "/-/static/style.css",
-             "raw_path": b"/-/static/style.css", "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80), "extensions": {"http.response.pathsend": {}}}
-    assert client.portal is not None  # the shared client runs the app's event loop
-    client.portal.call(client.app, scope, receive, send)
+    sent = asgi_messages(client, "/-/static/style.css", {"http.response.pathsend": {}})
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
     assert sent[0]["status"] == 200
     assert any(k == b"etag" for k, _ in sent[0]["headers"])  # type: ignore[attr-defined]

@@ -9,11 +9,11 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 
-import anyio
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF
+from support import asgi_messages
 
 from api.routes import resources
 from kg.export import dump_folder
@@ -331,25 +331,7 @@ def test_a_download_is_revalidated_resumed_and_streamed(client: TestClient,
     assert head.status_code == 200 and head.content == b""
     assert head.headers["content-length"] == str(len(body)) and head.headers["etag"] == etag
 
-    sent: list[dict[str, object]] = []
-    done = anyio.Event()
-
-    async def receive() -> dict[str, object]:
-        await done.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-        if message["type"] == "http.response.body" and not message.get("more_body"):
-            done.set()
-
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": "/-/downloads/digistrat.nq",
-             "raw_path": b"/-/downloads/digistrat.nq", "query_string": b"", "root_path": "",
-             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
-             "server": ("127.0.0.1", 80)}
-    assert client.portal is not None  # the shared client runs the app's event loop
-    client.portal.call(client.app, scope, receive, send)
+    sent = asgi_messages(client, "/-/downloads/digistrat.nq")
     chunks = [m["body"] for m in sent if m["type"] == "http.response.body"]
     assert len(body) > 4 * 65536 and len(chunks) > 4  # the bundled dump is over 256 KiB
     assert max(len(c) for c in chunks) <= 65536 and b"".join(chunks) == body  # type: ignore
