@@ -17,6 +17,7 @@ import pyoxigraph as ox
 from kg.formats import DUMPS, Format
 from kg.namespaces import SERIALIZATION_PREFIXES
 from kg.store import GraphReading, Store
+from kg.workers import process_state
 
 
 def canonical_quads(store: Store) -> list[ox.Quad]:
@@ -113,12 +114,8 @@ def _remove_orphans(parent: Path) -> None:
         pid = folder.name.removeprefix(DUMP_PREFIX).split("-", 1)[0]
         if not pid.isdigit() or not folder.is_dir() or folder.stat().st_uid != os.getuid():
             continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if process_state(int(pid)) is None:
             shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:
-            continue
 
 
 _FOLDERS: weakref.WeakKeyDictionary[GraphReading, Path] = weakref.WeakKeyDictionary()

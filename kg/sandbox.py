@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 import resource
@@ -101,7 +102,9 @@ def _filter(arch: _Arch) -> bytes:
     return b"".join(struct.pack("HBBI", *ins) for ins in program)
 
 
-def _libc() -> ctypes.CDLL:
+@functools.cache
+def libc() -> ctypes.CDLL:
+    """The C library, for the system calls Python does not wrap (prctl, unshare, seccomp)."""
     return ctypes.CDLL(None, use_errno=True)
 
 
@@ -109,17 +112,17 @@ def _install_seccomp() -> bool:
     arch = _ARCHES.get(platform.machine())
     if arch is None or not os.path.exists("/proc/self/status"):
         return False
-    libc = _libc()
-    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+    lib = libc()
+    if lib.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
     code = _filter(arch)
     buffer = ctypes.create_string_buffer(code, len(code))
     fprog = struct.pack("HL", len(code) // 8, ctypes.addressof(buffer))
     prog = ctypes.create_string_buffer(fprog, len(fprog))
-    libc.syscall.restype = ctypes.c_long
-    result = libc.syscall(ctypes.c_long(arch.seccomp), ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
-                          ctypes.c_long(_SECCOMP_FILTER_FLAG_TSYNC),
-                          ctypes.c_void_p(ctypes.addressof(prog)))
+    lib.syscall.restype = ctypes.c_long
+    result = lib.syscall(ctypes.c_long(arch.seccomp), ctypes.c_long(_SECCOMP_SET_MODE_FILTER),
+                         ctypes.c_long(_SECCOMP_FILTER_FLAG_TSYNC),
+                         ctypes.c_void_p(ctypes.addressof(prog)))
     return bool(result == 0)
 
 
@@ -127,9 +130,8 @@ def _enter_network_namespace() -> bool:
     """A new, empty network namespace (inside a new user namespace unless root)."""
     if not os.path.exists("/proc/self/ns/net"):
         return False
-    libc = _libc()
     flags = _CLONE_NEWNET if os.geteuid() == 0 else _CLONE_NEWUSER | _CLONE_NEWNET
-    return bool(libc.unshare(flags) == 0)
+    return bool(libc().unshare(flags) == 0)
 
 
 def address_space_bytes() -> int:

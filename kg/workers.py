@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import gc
 import json
 import os
@@ -45,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kg.errors import KGError
-from kg.sandbox import confine, limit_resources
+from kg.sandbox import confine, libc, limit_resources
 
 Header = dict[str, Any]
 Handler = Callable[[Header, bytes], tuple[Header, bytes]]
@@ -397,14 +396,12 @@ def merge_identical_pages() -> bool:
     triples, 60 s after a lookup and a heavy query, the tree's PSS was 543 MB with it and
     749 MB without (``docs/performance.md``). True if the kernel took the request (Linux 6.4
     or newer)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(_PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0)
+    return bool(libc().prctl(_PR_SET_MEMORY_MERGE, 1, 0, 0, 0) == 0)
 
 
 def merging_pages() -> bool:
     """Whether :func:`merge_identical_pages` is in force for this process."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(_PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1)
+    return bool(libc().prctl(_PR_GET_MEMORY_MERGE, 0, 0, 0, 0) == 1)
 
 
 def ksmd_running() -> bool:
