@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import json
 import os
 import pickle
 import shutil
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -157,8 +160,40 @@ class GraphReading:
         if not reply.get("ok"):
             raise StoreError(f"the summary {key!r} could not be worked out: "
                              f"{reply.get('message')}")
-        made: dict[str, Any] = pickle.loads(body)  # noqa: S301 - our own child's answer
+        try:
+            made: dict[str, Any] = _SummaryUnpickler(io.BytesIO(body)).load()
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
+            raise StoreError(f"the summary {key!r} could not be read back: {err}") from None
         return made
+
+
+#: Classes outside ``kg`` that a summary may hold (the store's terms, ordered mappings,
+#: dates and decimals); within ``kg``, its dataclasses.
+_SUMMARY_CLASSES = frozenset({
+    ("collections", "OrderedDict"), ("datetime", "date"), ("datetime", "datetime"),
+    ("datetime", "time"), ("datetime", "timedelta"), ("datetime", "timezone"),
+    ("decimal", "Decimal"), ("pyoxigraph", "NamedNode"), ("pyoxigraph", "BlankNode"),
+    ("pyoxigraph", "Literal"), ("pyoxigraph", "Triple"), ("pyoxigraph", "Quad"),
+    ("pyoxigraph", "DefaultGraph"),
+})
+
+
+class _SummaryUnpickler(pickle.Unpickler):
+    """Reads a summary back from its child, naming nothing but plain data: a pickle may name
+    any callable (``os.system``), and the child read the store (over a remote store, answers
+    from the network), so what it hands back is not trusted to name more than a summary's
+    classes: those above and the dataclasses of ``kg``'s modules already imported (whose
+    ``__init__`` only assigns)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _SUMMARY_CLASSES:
+            return super().find_class(module, name)
+        if module.startswith("kg.") and module in sys.modules:  # nothing is imported for it
+            found = super().find_class(module, name)
+            if isinstance(found, type) and dataclasses.is_dataclass(found):
+                return found
+        raise pickle.UnpicklingError(f"it names {module}.{name}, which a summary may not "
+                                     "hold")
 
 
 #: How long a child may take to work out a summary (the tables took 27 s at 10M triples

@@ -23,7 +23,8 @@ starts them (the app's lifespan, a CLI command) and closed explicitly.
 :func:`start_once` starts one so without waiting for it; :func:`run_each` runs several so, a
 few at a time.
 
-Frames on every socket: 4-byte header length, 4-byte body length, a JSON header, the body.
+Frames on every socket: 4-byte header length, 8-byte body length, a JSON header, the body
+(a summary or an index image over 4 GiB crosses too).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ Handler = Callable[[Header, bytes], tuple[Header, bytes]]
 #: Runs once in the zygote (after confinement); returns what makes each worker's handler.
 Prepare = Callable[[], Callable[[], Handler]]
 
-_FRAME = struct.Struct("!II")
+_FRAME = struct.Struct("!IQ")  # header length, body length
 _SPAWN_TIMEOUT_S = 5.0
 
 

@@ -295,6 +295,28 @@ def test_a_summary_is_worked_out_once_per_store_in_a_child(tiny: Project) -> Non
         first.remember("bad", lambda store: {}["no such thing"])
 
 
+def test_a_summary_names_nothing_but_data(tiny: Project) -> None:
+    """What a summary's child hands back is read with nothing but plain data, the store's
+    terms and ``kg``'s dataclasses: a pickle that names a callable (``os.system``, a class
+    that is not a dataclass) is refused, one clear error, and nothing is kept."""
+    import pathlib
+
+    import pyoxigraph as ox
+
+    from kg.coverage import StatusCount
+
+    store = Store.load(tiny)
+    plain = ({"n": 1}, [ox.NamedNode("https://x.example/a")],
+             StatusCount(None, "", "none", "keiner", 2))
+    assert store.remember("data", lambda _: plain) == plain
+    for key, value in (("call", os.system), ("path", pathlib.PurePosixPath("/etc"))):
+        with pytest.raises(StoreError, match=rf"{key!r} could not be read back: it names "
+                                             r"(posix\.system|pathlib\.PurePosixPath)"):
+            store.remember(key, lambda _, value=value: value)
+        with pytest.raises(StoreError):  # not kept: tried again, refused again
+            store.remember(key, lambda _, value=value: value)
+
+
 def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project,
                                                              tmp_path: Path) -> None:
     """One lock for every summary made a request for one wait behind another's computation

@@ -305,3 +305,21 @@ def test_a_collection_in_the_serving_process_leaves_the_zygote_its_shared_pages(
     found = json.loads(run.stdout)
     grown_mb = (found["after"] - found["before"]) / 2**20
     assert grown_mb < 10, found
+
+
+def test_a_frame_body_may_be_longer_than_four_gib() -> None:
+    """A frame's body length is 8 bytes wide: a summary or an index image over 4 GiB would
+    not fit 4 (it would end its child without a reply). A frame that says 4 GiB + 3 and then
+    ends is read as a closed connection, not misread as a shorter frame."""
+    import socket
+    import struct
+
+    from kg.workers import pack, recv_frame
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(pack({"a": 1}, b"body"))
+        assert recv_frame(ours) == ({"a": 1}, b"body")
+        theirs.sendall(struct.pack("!IQ", 2, (1 << 32) + 3) + b"{}" + b"xyz")
+        theirs.shutdown(socket.SHUT_WR)
+        assert recv_frame(ours) is None
