@@ -63,6 +63,21 @@ def test_serve_answers_sparql_over_http_and_stops() -> None:
                 "query": "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"})
             assert slow.status_code == 503 and slow.json()["type"] == "query-timeout"
             assert http.get("/sparql", params={"query": "ASK {}"}).status_code == 200
+            # a download through the real HTTP stack: its checksum as ETag, 304, a range
+            # (206, the right bytes), HEAD without a body
+            whole = http.get("/-/downloads/digistrat.nq.gz")
+            etag = whole.headers["etag"]
+            assert whole.status_code == 200 and len(whole.content) > 100
+            assert http.get("/-/downloads/digistrat.nq.gz",
+                            headers={"If-None-Match": etag}).status_code == 304
+            part = http.get("/-/downloads/digistrat.nq.gz",
+                            headers={"Range": "bytes=10-99", "If-Range": etag})
+            assert part.status_code == 206 and part.content == whole.content[10:100]
+            assert part.headers["content-range"] == f"bytes 10-99/{len(whole.content)}"
+            head = http.head("/-/downloads/digistrat.nq.gz")
+            assert head.status_code == 200 and head.content == b""
+            assert head.headers["etag"] == etag
+            assert int(head.headers["content-length"]) == len(whole.content)
         helpers = children_of(process.pid)
         assert helpers  # the query zygote ...
         helpers += [w for z in helpers for w in children_of(z)]
