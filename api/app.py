@@ -67,6 +67,7 @@ def start_services(app: FastAPI) -> None:
     pools = state.validation_pool.pools() if state.validation_pool is not None else []
     state.memory_watchdog = MemoryWatchdog([*backend.pools(), *pools],
                                            settings.memory_budget_mb)
+    state.store.start_zygote()  # while this process has one thread (kg.store)
     state.search_index = search.build_index(state.store)  # kg/search.py
 
 

@@ -42,7 +42,7 @@ import weakref
 import zlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +50,8 @@ import pyoxigraph as ox
 
 from kg.errors import KGError
 from kg.i18n import LANGUAGES
-from kg.store import Store
+from kg.store import Apart, Store
 from kg.views.common import DCT, ORG, SKOS, is_named, labels, pick, select_in_parts
-from kg.workers import Handler, Header, Prepare, Started, start_once
 
 DS = "https://w3id.org/digistrat/ontology#"
 ELI = "http://data.europa.eu/eli/ontology#"
@@ -111,10 +110,6 @@ _HAS_UMLAUT = re.compile("[äöüßÄÖÜẞ]")
 _PHRASE = re.compile(r'"([^"]*)"?')
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe",
                           "Ü": "Ue", "ẞ": "SS"})
-
-
-class SearchBuildError(KGError):
-    """The child that built the index answered with an error."""
 
 
 class SearchQueryError(KGError):
@@ -721,13 +716,10 @@ _INDEXES: weakref.WeakKeyDictionary[Store, SearchIndex] = weakref.WeakKeyDiction
 _BUILDING = threading.Lock()
 
 
-def _build_in_child(store: Store) -> Prepare:
-    def prepare() -> Callable[[], Handler]:
-        def handle(header: Header, body: bytes) -> tuple[Header, bytes]:
-            index = SearchIndex.build(store.reopened())
-            return {"ok": True, "seconds": index.build_seconds}, index.image()
-        return lambda: handle
-    return prepare
+def _index_image(store: Store) -> tuple[bytes, float]:
+    """The store's index as one SQLite image, and how long building it took (in a child)."""
+    index = SearchIndex.build(store)
+    return index.image(), index.build_seconds
 
 
 #: How long the child that builds an index may take (at 1M triples it took 10–13 s on the
@@ -738,33 +730,36 @@ BUILD_TIMEOUT_S = 3600.0
 class IndexBuild:
     """The index of a store, built without holding up the service; searches wait for it.
 
-    The index is built in a child process (:func:`kg.workers.start_once`, forked when this
-    is made; over a remote store with the network allowed, and a client of its own), which
-    hands it back as one SQLite image: what reading the store and building leave behind goes
-    with the child (at 1M triples building added 367 MB to the process that built it, the
-    image is 49 MB; ``docs/performance.md``). A thread of this process waits for it.
+    The index is built in a child process (:meth:`kg.store.GraphReading.start_apart`,
+    started when this is made; over a remote store with the network allowed, and a client
+    of its own), which hands it back as one SQLite image: what reading the store and
+    building leave behind goes with the child (at 1M triples building added 367 MB to the
+    process that built it, the image is 49 MB; ``docs/performance.md``). A thread of this
+    process waits for it.
     """
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.error: BaseException | None = None
         self._done = threading.Event()
-        self._child: Started | None = None
+        self._child: Apart[tuple[bytes, float]] | None = None
         self._index = _INDEXES.get(store)
         if self._index is not None:
             self._done.set()
             return
-        self._child = start_once(_build_in_child(store), {}, b"", timeout_s=BUILD_TIMEOUT_S,
-                                 network=store.network)
+        try:
+            self._child = store.start_apart(_index_image, "the search index", BUILD_TIMEOUT_S)
+        except KGError as err:  # no child could be started: the next search tries again
+            self.error = err
+            self._done.set()
+            return
         threading.Thread(target=self._run, name="search-index", daemon=True).start()
 
     def _run(self) -> None:
         assert self._child is not None
         try:
-            reply, image = self._child.reply()
-            if not reply.get("ok"):
-                raise SearchBuildError(str(reply.get("message")))
-            index = SearchIndex.from_image(image, float(reply["seconds"]))
+            image, seconds = self._child.value()
+            index = SearchIndex.from_image(image, seconds)
             with _BUILDING:
                 self._index = _INDEXES.setdefault(self.store, index)
         except Exception as err:  # given to the searches that wait for the index

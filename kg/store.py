@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -24,7 +24,16 @@ from kg.errors import KGError, LoadError
 from kg.namespaces import bind_prefixes
 from kg.project import Project
 from kg.rdfio import graph_from_quads, load_file
-from kg.workers import Handler, Header, WorkerError, run_once
+from kg.workers import (
+    Handler,
+    Header,
+    PoolSpec,
+    Prepare,
+    Started,
+    WorkerError,
+    Zygote,
+    ask_parent,
+)
 
 MANIFEST = "digistrat-manifest.json"
 
@@ -69,6 +78,10 @@ def read_result(result: Any) -> Any:
     return result
 
 
+#: How long a child may take to work out a summary (the tables took 27 s at 10M triples
+#: in process, 93 s over Virtuoso).
+SUMMARY_TIMEOUT_S = 3600.0
+
 T = TypeVar("T")
 R = TypeVar("R", bound="GraphReading")
 
@@ -108,23 +121,22 @@ class GraphReading:
         while it is served, so a page that summarises the whole graph (the tables, coverage,
         the downloads' checksums) costs its reads once, not on every request.
 
-        It is worked out in a child process (:func:`kg.workers.run_once`), on this store as
-        reopened there, and handed back pickled, with whatever else the child remembered on
-        the way: pyoxigraph's reads write to the in-memory store's pages, and every page the
-        serving process writes to is copied from the ones it shares with its workers (the
-        home page's tables added 340 MB to the service at 1M triples); the reading's leftovers
-        go with the child too, and the service's event loop does not wait for a thread that
-        holds the interpreter. In that child, a summary that needs another works it out in
-        place. A child that fails raises StoreError."""
+        It is worked out apart, in a child process (:meth:`start_apart`); ``compute`` must
+        be picklable (a module's function, or a ``functools.partial`` of one). In that child,
+        a summary that needs another asks this process for it, and works it out in place if
+        this process has none; what it worked out so comes back and is kept here too."""
         with _REMEMBER_LOCK:
             kept = _REMEMBERED.setdefault(self, {})
         if key not in kept:  # one computation per key, even when requests arrive together;
             with self._lock_of(key):  # other keys do not wait for it (the tables took 27 s
                 if key not in kept:  # at 10M)
-                    if _IN_SUMMARY_CHILD:
-                        kept[key] = compute(self)
+                    if _MADE_HERE is not None:  # in a child that works out a summary
+                        asked, value = _asked_for(key)
+                        if not asked:
+                            value = _MADE_HERE[key] = compute(self)
+                        kept[key] = value
                     else:
-                        kept.update(self._worked_out_apart(key, compute))
+                        kept[key] = self.start_apart(compute, f"the summary {key!r}").value()
         return kept[key]  # type: ignore[no-any-return]
 
     def forget(self, key: str) -> None:
@@ -138,33 +150,114 @@ class GraphReading:
         with _REMEMBER_LOCK:
             return _COMPUTING.setdefault(self, {}).setdefault(key, threading.Lock())
 
-    def _worked_out_apart(self: R, key: str, compute: Callable[[R], Any]) -> dict[str, Any]:
-        """``key`` and what else computing it remembered, from a child process."""
-        known = dict(_REMEMBERED.get(self, {}))
+    def start_zygote(self) -> None:
+        """Fork now the process from which this store's work apart is forked
+        (:meth:`start_apart`), if it is not running. The service does so as it starts, while
+        it has one thread: a child forked from a process with threads would inherit the
+        locks they hold (a lock held there stays held in the child), and forking the server
+        stops its event loop while the kernel copies its page tables (0.1–0.15 s at 1M
+        triples). It is stopped with the store (or when this process ends), and the work
+        apart it is doing with it."""
+        with _ZYGOTE_LOCK:
+            zygote = _ZYGOTES.get(self)
+            if zygote is None:
+                zygote = _ZYGOTES[self] = Zygote(
+                    PoolSpec("store", size=0, memory_mb=None, network=self.network),
+                    _apart_prepare(weakref.ref(self)))
+                weakref.finalize(self, zygote.stop)
 
-        def prepare() -> Callable[[], Handler]:
-            def handle(header: Header, body: bytes) -> tuple[Header, bytes]:
-                _become_summary_child()
-                there = self.reopened()
-                kept = _REMEMBERED[there] = dict(known)
-                kept[key] = compute(there)  # a summary it needs is worked out in place
-                made = {k: v for k, v in kept.items() if k not in known}
-                return {"ok": True}, pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL)
-            return lambda: handle
-
+    def start_apart(self: R, compute: Callable[[R], T], what: str,
+                    timeout_s: float = SUMMARY_TIMEOUT_S) -> Apart[T]:
+        """Start working out ``compute(store)`` in a confined child forked by this store's
+        zygote (:meth:`start_zygote`; started now if it is not running), on the store as
+        reopened there (over a remote store, with the network and a client of its own).
+        pyoxigraph's reads write to the in-memory store's pages, and every page the serving
+        process writes to is copied from the ones it shares with its workers (the home page's
+        tables added 340 MB to the service at 1M triples): the reads and their leftovers
+        stay in the child, which ends once it has answered. ``compute`` is pickled to the
+        child; its value comes back pickled (read with nothing but plain data,
+        :class:`_SummaryUnpickler`). ``what`` names it in errors."""
+        body = pickle.dumps(compute, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            reply, body = run_once(prepare, {}, b"", timeout_s=SUMMARY_TIMEOUT_S,
-                                   network=self.network)
+            self.start_zygote()
+            started = _ZYGOTES[self].start({}, body, timeout_s=timeout_s,
+                                           answer_asks=self._answer)
         except WorkerError as err:
-            raise StoreError(f"the summary {key!r} could not be worked out: {err}") from None
-        if not reply.get("ok"):
-            raise StoreError(f"the summary {key!r} could not be worked out: "
-                             f"{reply.get('message')}")
+            raise StoreError(f"{what} could not be worked out: {err}") from None
+        return Apart(self, started, what)
+
+    def _answer(self, header: Header, body: bytes) -> tuple[Header, bytes]:
+        """A child's ask for a summary this process keeps (its pickle), if it keeps it."""
+        kept = _REMEMBERED.get(self, {})
+        key = header.get("summary")
+        if isinstance(key, str) and key in kept:
+            return {"ok": True}, pickle.dumps(kept[key], protocol=pickle.HIGHEST_PROTOCOL)
+        return {"ok": False}, b""
+
+    def _keep(self, made: dict[str, Any]) -> None:
+        """What a child worked out on the way (a summary its summary needed)."""
+        with _REMEMBER_LOCK:
+            kept = _REMEMBERED.setdefault(self, {})
+            for key, value in made.items():
+                kept.setdefault(key, value)
+
+
+class Apart(Generic[T]):
+    """``compute(store)`` being worked out in a child (:meth:`GraphReading.start_apart`)."""
+
+    def __init__(self, store: GraphReading, started: Started, what: str) -> None:
+        self._store, self._started, self._what = store, started, what
+        self.pid = started.pid  # the child's (forked by the store's zygote)
+
+    def value(self) -> T:
+        """Its value, waited for (from any thread; once only). A child that fails, runs past
+        its deadline or answers what a summary may not hold raises StoreError."""
         try:
-            made: dict[str, Any] = _SummaryUnpickler(io.BytesIO(body)).load()
+            reply, body = self._started.reply()
+        except WorkerError as err:
+            raise StoreError(f"{self._what} could not be worked out: {err}") from None
+        if not reply.get("ok"):
+            raise StoreError(f"{self._what} could not be worked out: {reply.get('message')}")
+        try:
+            value, made = _SummaryUnpickler(io.BytesIO(body)).load()
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as err:
-            raise StoreError(f"the summary {key!r} could not be read back: {err}") from None
-        return made
+            raise StoreError(f"{self._what} could not be read back: {err}") from None
+        self._store._keep(made)
+        return value  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Kill the child if it still runs (:meth:`value` then raises StoreError)."""
+        self._started.stop()
+
+
+def _apart_prepare(ref: weakref.ref[GraphReading]) -> Prepare:
+    """The store's zygote's preparation: each child it forks works out the ``compute`` it is
+    sent, on the store as reopened there."""
+    def prepare() -> Callable[[], Handler]:
+        def make_handler() -> Handler:
+            global _MADE_HERE, _COMPUTING, _REMEMBER_LOCK
+            _MADE_HERE = {}  # summaries are asked for, else worked out in place, under
+            _COMPUTING = weakref.WeakKeyDictionary()  # locks of this child's own
+            _REMEMBER_LOCK = threading.Lock()
+            store = ref()
+            assert store is not None  # the zygote was forked from a process that holds it
+
+            def handle(header: Header, body: bytes) -> tuple[Header, bytes]:
+                compute = pickle.loads(body)  # noqa: S301 - sent by the serving process
+                value = compute(store.reopened())
+                return {"ok": True}, pickle.dumps((value, _MADE_HERE),
+                                                  protocol=pickle.HIGHEST_PROTOCOL)
+            return handle
+        return make_handler
+    return prepare
+
+
+def _asked_for(key: str) -> tuple[bool, Any]:
+    """In a child that works out a summary: the serving process's ``key``, if it keeps it."""
+    header, body = ask_parent({"summary": key})
+    if not header.get("ok"):
+        return False, None
+    return True, pickle.loads(body)  # noqa: S301 - sent by the serving process
 
 
 #: Classes outside ``kg`` that a summary may hold (the store's terms, ordered mappings,
@@ -196,27 +289,18 @@ class _SummaryUnpickler(pickle.Unpickler):
                                      "hold")
 
 
-#: How long a child may take to work out a summary (the tables took 27 s at 10M triples
-#: in process, 93 s over Virtuoso).
-SUMMARY_TIMEOUT_S = 3600.0
-
-#: True in the child that works out a summary: one it needs is worked out there, in place.
-_IN_SUMMARY_CHILD = False
+#: Summaries worked out in place, in a child that works out a summary (None elsewhere):
+#: they go back with its summary.
+_MADE_HERE: dict[str, Any] | None = None
 
 _REMEMBERED: weakref.WeakKeyDictionary[GraphReading, dict[str, Any]] = \
     weakref.WeakKeyDictionary()
 _COMPUTING: weakref.WeakKeyDictionary[GraphReading, dict[str, threading.Lock]] = \
     weakref.WeakKeyDictionary()
 _REMEMBER_LOCK = threading.Lock()  # held only to find a key's lock
+_ZYGOTES: weakref.WeakKeyDictionary[GraphReading, Zygote] = weakref.WeakKeyDictionary()
+_ZYGOTE_LOCK = threading.Lock()
 
-
-def _become_summary_child() -> None:
-    """In the child that works out a summary: summaries are worked out in place, under
-    locks of its own (those it inherited may be held by threads that are not there)."""
-    global _IN_SUMMARY_CHILD, _COMPUTING, _REMEMBER_LOCK
-    _IN_SUMMARY_CHILD = True
-    _COMPUTING = weakref.WeakKeyDictionary()
-    _REMEMBER_LOCK = threading.Lock()
 
 
 class Store(GraphReading):

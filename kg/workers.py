@@ -4,11 +4,11 @@ Everything that touches untrusted input, and everything that must stop at a dead
 here: SPARQL queries, the parsing and validation of submitted data, the start-up validation.
 A :class:`WorkerPool` is
 
-* a **zygote**, forked from the serving process when the pool starts (so it shares an
-  in-memory store copy-on-write). It closes every inherited file but its control socket,
-  confines itself (:func:`kg.sandbox.confine`: no network), runs the pool's ``prepare``
-  once (load what every worker needs, e.g. the prepared shapes), and then forks workers on
-  request. It is single-threaded, so forking it is safe.
+* a **zygote** (:class:`Zygote`), forked from the serving process when the pool starts
+  (so it shares an in-memory store copy-on-write). It closes every inherited file but its
+  control socket, confines itself (:func:`kg.sandbox.confine`: no network), runs the
+  pool's ``prepare`` once (load what every worker needs, e.g. the prepared shapes), and
+  then forks workers on request. It is single-threaded, so forking it is safe.
 * **workers**, forked by the zygote, each with a memory and CPU limit of its own
   (:func:`kg.sandbox.limit_resources`). A worker reads a task, runs the handler and writes
   the answer back on its own socket pair.
@@ -19,9 +19,12 @@ and replaced; a dead or stopped zygote is replaced too. Requests beyond the busy
 wait in a bounded queue; past it the pool answers "busy" at once. Pools are owned by whoever
 starts them (the app's lifespan, a CLI command) and closed explicitly.
 
-:func:`run_once` runs one task in a single confined child, for commands that need one;
-:func:`start_once` starts one so without waiting for it; :func:`run_each` runs several so, a
-few at a time.
+A zygote also runs one task in a worker of its own, which ends once it has answered
+(:meth:`Zygote.start`): the service's own work over the whole graph (the summaries, the
+search index's build; :meth:`kg.store.GraphReading.start_apart`), forked by a zygote that
+the service starts while it has one thread. :func:`run_once` runs one task in a single
+confined child forked by the calling thread, for commands; :func:`run_each` runs several
+so, a few at a time (the start-up validation's parts, before the service starts).
 
 Frames on every socket: 4-byte header length, 8-byte body length, a JSON header, the body
 (a summary or an index image over 4 GiB crosses too).
@@ -38,6 +41,7 @@ import select
 import signal
 import socket
 import struct
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -441,36 +445,22 @@ class _Worker:
             self.stat_fd = -1
 
 
-class WorkerPool:
-    """Confined workers forked from a zygote (see the module doc)."""
+class Zygote:
+    """A confined, single-threaded process forked from this one, which forks workers on
+    request (see the module doc): a pool's, or one task's (:meth:`start`). Safe to use from
+    any thread of this process."""
 
-    def __init__(self, spec: PoolSpec, prepare: Prepare,
-                 answer_asks: Callable[[Header, bytes], tuple[Header, bytes]] | None = None
-                 ) -> None:
+    def __init__(self, spec: PoolSpec, prepare: Prepare) -> None:
         self.spec = spec
         self._prepare = prepare
-        self._answer_asks = answer_asks  # answers a task's ask_parent (in a thread)
-        self._closed = False
-        self._idle: deque[_Worker] = deque()
-        self._all: dict[int, _Worker] = {}
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._lock = threading.Lock()  # one exchange on the control socket at a time
         self._control: socket.socket | None = None
-        self.zygote_pid = 0
+        self.pid = 0
         self.network = "unknown"
         self.restarts = 0
-        self.crashes = 0
-        self.timeouts = 0
-        self._supervisor: asyncio.Task[None] | None = None
-        self._over_budget: set[int] = set()
-        self._busy: set[int] = set()
-        self._start_zygote()
-        for _ in range(spec.size):
-            with contextlib.suppress(WorkerError):
-                self._idle.append(self._spawn())
+        self._begin()
 
-    # -- the zygote --
-
-    def _start_zygote(self) -> None:
+    def _begin(self) -> None:
         _freeze_before_fork()
         parent, child = socket.socketpair()
         pid = os.fork()
@@ -488,71 +478,158 @@ class WorkerPool:
             ready = None
         if ready is None or not ready[0].get("ok"):
             parent.close()
-            self._reap(pid)
+            _reap(pid)
             why = ready[0].get("message") if ready else "no answer"
             raise WorkerError(f"the {self.spec.name} pool could not start: {why}")
         parent.settimeout(_SPAWN_TIMEOUT_S)
         self._control = parent
-        self.zygote_pid = pid
+        self.pid = pid
         self.network = str(ready[0].get("network"))
 
-    def _stop_zygote(self) -> None:
+    def _end(self) -> None:
+        """Close the control socket: the zygote kills the workers it forked and ends (killed
+        if it has not within a second)."""
         if self._control is not None:
             self._control.close()
             self._control = None
-        if self.zygote_pid:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.zygote_pid, signal.SIGKILL)
-            self._reap(self.zygote_pid)
-            self.zygote_pid = 0
+        if self.pid:
+            deadline = time.monotonic() + 1.0
+            while not _reaped(self.pid):
+                if time.monotonic() >= deadline:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(self.pid, signal.SIGKILL)
+                    _reap(self.pid)
+                    break
+                time.sleep(0.005)
+            self.pid = 0
 
-    @staticmethod
-    def _reap(pid: int) -> None:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
-
-    def zygote_usable(self) -> bool:
-        if not self.zygote_pid:
+    def usable(self) -> bool:
+        if not self.pid:
             return False
         with contextlib.suppress(ChildProcessError):
-            done, _ = os.waitpid(self.zygote_pid, os.WNOHANG)
+            done, _ = os.waitpid(self.pid, os.WNOHANG)
             if done:
-                self.zygote_pid = 0
+                self.pid = 0
                 return False
-        return usable(self.zygote_pid)
+        return usable(self.pid)
 
-    def _restart_zygote(self) -> None:
-        self._stop_zygote()
-        self.restarts += 1
-        self._start_zygote()
+    def restart(self) -> None:
+        with self._lock:
+            self._end()
+            self.restarts += 1
+            self._begin()
+
+    def stop(self) -> None:
+        """Stop the zygote and every worker it forked."""
+        with self._lock:
+            self._end()
+
+    def fork_worker(self) -> tuple[int, socket.socket]:
+        """A new worker (restarting the zygote first if it is gone): its pid and our socket
+        to it, non-blocking."""
+        with self._lock:
+            for attempt in (1, 2):
+                if not self.usable():
+                    self._end()
+                    self.restarts += 1
+                    self._begin()
+                ours, theirs = _task_sockets()
+                try:
+                    assert self._control is not None
+                    socket.send_fds(self._control, [b"F"], [theirs.fileno()])
+                    raw = _recv_exact(self._control, 8)
+                except OSError:
+                    raw = None
+                finally:
+                    theirs.close()
+                if raw is not None:
+                    ours.setblocking(False)
+                    return struct.unpack("!q", raw)[0], ours
+                ours.close()
+                if attempt == 1:
+                    self._end()
+                    self.restarts += 1
+                    self._begin()
+        raise WorkerError(f"the {self.spec.name} pool cannot start workers")
+
+    def start(self, header: Header, body: bytes, *, timeout_s: float,
+              answer_asks: Callable[[Header, bytes], tuple[Header, bytes]] | None = None
+              ) -> Started:
+        """One task in a worker of its own, which ends once its reply is read
+        (:meth:`Started.reply`, from any thread); its ``ask_parent`` calls are answered by
+        ``answer_asks`` meanwhile. The worker is forked by the zygote, not by this process:
+        no lock another thread holds here, and none of this process's memory, goes with it."""
+        pid, sock = self.fork_worker()
+        sock.setblocking(True)
+        sock.settimeout(timeout_s)
+        try:
+            sock.sendall(pack(header, body))
+        except OSError:
+            sock.close()
+            raise WorkerCrashedError(f"the {self.spec.name} worker ended before its task "
+                                     "was sent") from None
+        return Started(sock, pid, timeout_s, forked_here=False, answer_asks=answer_asks)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _reaped(pid: int) -> bool:
+    """Whether our child ``pid`` has ended (and is now reaped)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] != 0
+    except ChildProcessError:
+        return True
+
+
+class WorkerPool:
+    """Confined workers forked from a zygote (see the module doc)."""
+
+    def __init__(self, spec: PoolSpec, prepare: Prepare,
+                 answer_asks: Callable[[Header, bytes], tuple[Header, bytes]] | None = None
+                 ) -> None:
+        self.spec = spec
+        self._answer_asks = answer_asks  # answers a task's ask_parent (in a thread)
+        self._closed = False
+        self._idle: deque[_Worker] = deque()
+        self._all: dict[int, _Worker] = {}
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self.crashes = 0
+        self.timeouts = 0
+        self._supervisor: asyncio.Task[None] | None = None
+        self._over_budget: set[int] = set()
+        self._busy: set[int] = set()
+        self._zygote = Zygote(spec, prepare)
+        for _ in range(spec.size):
+            with contextlib.suppress(WorkerError):
+                self._idle.append(self._spawn())
+
+    @property
+    def zygote_pid(self) -> int:
+        return self._zygote.pid
+
+    @property
+    def network(self) -> str:
+        return self._zygote.network
+
+    @property
+    def restarts(self) -> int:
+        return self._zygote.restarts
+
+    def zygote_usable(self) -> bool:
+        return self._zygote.usable()
 
     # -- workers --
 
     def _spawn(self) -> _Worker:
         if self._closed:
             raise PoolClosedError(f"the {self.spec.name} pool is closed")
-        for attempt in (1, 2):
-            if not self.zygote_usable():
-                self._restart_zygote()
-            ours, theirs = _task_sockets()
-            try:
-                assert self._control is not None
-                socket.send_fds(self._control, [b"F"], [theirs.fileno()])
-                raw = _recv_exact(self._control, 8)
-            except OSError:
-                raw = None
-            finally:
-                theirs.close()
-            if raw is not None:
-                pid = struct.unpack("!q", raw)[0]
-                ours.setblocking(False)
-                worker = _Worker(pid, ours, stat_fd=open_stat(pid))
-                self._all[pid] = worker
-                return worker
-            ours.close()
-            if attempt == 1:
-                self._restart_zygote()
-        raise WorkerError(f"the {self.spec.name} pool cannot start workers")
+        pid, sock = self._zygote.fork_worker()
+        worker = _Worker(pid, sock, stat_fd=open_stat(pid))
+        self._all[pid] = worker
+        return worker
 
     def _discard(self, worker: _Worker) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -693,8 +770,8 @@ class WorkerPool:
         if self._closed:
             return
         try:
-            if not self.zygote_usable():
-                self._restart_zygote()
+            if not self._zygote.usable():
+                self._zygote.restart()
             for worker in list(self._idle):
                 if not worker.usable():
                     self._discard(worker)
@@ -754,7 +831,7 @@ class WorkerPool:
             if not waiter.done():
                 with contextlib.suppress(RuntimeError):
                     waiter.get_loop().call_soon_threadsafe(waiter.cancel)
-        self._stop_zygote()
+        self._zygote.stop()
 
 
 # --- the memory budget of the whole service ----------------------------------------------
@@ -844,28 +921,37 @@ class MemoryWatchdog:
 
 def run_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
              memory_mb: int | None = None, network: bool = False) -> tuple[Header, bytes]:
-    """Run one task in a single confined child process (fork, confine, prepare, run).
+    """Run one task in a single confined child process (fork, confine, prepare, run), forked
+    by the calling thread: for commands, which have one (the service's own tasks go through
+    a :class:`Zygote`, forked before its threads start).
 
     Raises WorkerTimeoutError past ``timeout_s`` (the child is killed) and
     WorkerCrashedError when it dies first.
     """
-    return start_once(prepare, header, body, timeout_s=timeout_s, memory_mb=memory_mb,
-                      network=network).reply()
+    sock, pid = _fork_task(prepare, header, body, memory_mb, network)
+    return Started(sock, pid, timeout_s).reply()
 
 
 class Started:
-    """One task running in a confined child of its own (:func:`start_once`)."""
+    """One task running in a confined child of its own (:meth:`Zygote.start`,
+    :func:`run_once`)."""
 
-    def __init__(self, sock: socket.socket, pid: int, timeout_s: float) -> None:
+    def __init__(self, sock: socket.socket, pid: int, timeout_s: float, *,
+                 forked_here: bool = True,
+                 answer_asks: Callable[[Header, bytes], tuple[Header, bytes]] | None = None
+                 ) -> None:
         self._sock, self.pid, self._timeout_s = sock, pid, timeout_s
         self._deadline = time.monotonic() + timeout_s
+        self._forked_here = forked_here  # our child (reaped here) or a zygote's
+        self._answer_asks = answer_asks
         self._reaped = False
 
     def reply(self) -> tuple[Header, bytes]:
         """Its reply, waited for until its deadline (from any thread), as :func:`run_once`
         gives it; the child is reaped. Once only."""
         try:
-            return _reply_of(self._sock, self.pid, self._deadline, self._timeout_s)
+            return _reply_of(self._sock, self.pid, self._deadline, self._timeout_s,
+                             reap=self._forked_here, answer_asks=self._answer_asks)
         finally:
             self._reaped = True
 
@@ -875,14 +961,6 @@ class Started:
         if not self._reaped:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-
-
-def start_once(prepare: Prepare, header: Header, body: bytes, *, timeout_s: float,
-               memory_mb: int | None = None, network: bool = False) -> Started:
-    """Fork a confined child that runs one task, as :func:`run_once` does, and return at
-    once; forked by the calling thread, its reply read by any (:meth:`Started.reply`)."""
-    sock, pid = _fork_task(prepare, header, body, memory_mb, network)
-    return Started(sock, pid, timeout_s)
 
 
 def run_each(prepare: Prepare, tasks: Sequence[tuple[Header, bytes]], *, timeout_s: float,
@@ -944,23 +1022,38 @@ def _fork_task(prepare: Prepare, header: Header, body: bytes, memory_mb: int | N
     return parent, pid
 
 
-def _reply_of(sock: socket.socket, pid: int, deadline: float, timeout_s: float
+def _reply_of(sock: socket.socket, pid: int, deadline: float, timeout_s: float, *,
+              reap: bool = True,
+              answer_asks: Callable[[Header, bytes], tuple[Header, bytes]] | None = None
               ) -> tuple[Header, bytes]:
-    """The reply a child has begun to write, read by its deadline; the child reaped."""
-    sock.settimeout(max(0.001, deadline - time.monotonic()))
+    """The reply a child has begun to write, read by its deadline, its asks answered
+    meanwhile; the child reaped if it is ours (``reap``: a zygote reaps its own)."""
+    frame: tuple[Header, bytes] | None = None
     try:
-        frame = recv_frame(sock)
+        while True:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            frame = recv_frame(sock)
+            if frame is None or not frame[0].get("ask"):
+                break
+            answer = answer_asks(*frame) if answer_asks is not None else ({"ok": False}, b"")
+            sock.sendall(pack(*answer))
     except TimeoutError:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if reap:
+            os.waitpid(pid, 0)
         raise WorkerTimeoutError(f"a task ran longer than {timeout_s:.0f} s and was "
                                  "stopped") from None
+    except OSError:
+        frame = None  # the child closed its end while we answered it
     finally:
         sock.close()
-    _, status = os.waitpid(pid, 0)
+    how = ""
+    if reap:
+        _, status = os.waitpid(pid, 0)
+        how = (f" (signal {os.WTERMSIG(status)})" if os.WIFSIGNALED(status)
+               else f" (exit code {os.WEXITSTATUS(status)})")
     if frame is None:
-        how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
-               else f"exit code {os.WEXITSTATUS(status)}")
-        raise WorkerCrashedError(f"the worker process ended ({how}) before answering "
+        raise WorkerCrashedError(f"the worker process ended{how} before answering "
                                  "(out of memory?)")
     return frame

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 from email.utils import formatdate
+from functools import partial
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -22,7 +24,7 @@ from kg.coverage import coverage
 from kg.export import DumpFile, dump_folder, write_dumps
 from kg.formats import named, syntax_named
 from kg.store import Store
-from kg.views import common, municipality, overview, paging, resource, strategy, tables
+from kg.views import common, overview, paging, resource, tables
 
 router = APIRouter()
 
@@ -90,8 +92,7 @@ def compare(request: Request, store: StoreDep) -> Response:
 def timeline(request: Request, store: StoreDep) -> HTMLResponse:
     """Adoptions by year, a lane per municipality, TIMELINE_PAGE_SIZE lanes a page."""
     lang = page_lang(request)
-    whole = store.remember(f"timeline-{lang}", lambda there: overview.timeline(
-        strategy.strategies(there, lang), municipality.municipalities(there, lang)))
+    whole = store.remember(f"timeline-{lang}", partial(overview.timeline_of, lang=lang))
     try:  # the work of one page: its lanes
         layout = overview.timeline_page(whole, request.query_params.get("page"))
     except paging.BadPageNumberError as err:
@@ -117,9 +118,12 @@ def download_files(store: Store) -> list[dict[str, Any]]:
     """Every dump with its size and SHA-256, written once per store into a folder of its
     own (:func:`kg.export.write_dumps`, in the child that works out the summary): the
     service keeps their names, not their bytes (at 1M triples they were about 1 GB)."""
-    folder = dump_folder(store)
-    return store.remember("download-files", lambda there: [
-        _described(file) for file in write_dumps(there, folder)])
+    return store.remember("download-files", partial(_dumps_described,
+                                                    folder=dump_folder(store)))
+
+
+def _dumps_described(store: Store, folder: Path) -> list[dict[str, Any]]:
+    return [_described(file) for file in write_dumps(store, folder)]
 
 
 def _described(file: DumpFile) -> dict[str, Any]:
@@ -207,8 +211,8 @@ def catalog(request: Request, store: StoreDep, settings: SettingsDep) -> Respons
 @router.get("/.well-known/void")
 def void(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     files = download_files(store)
-    triples = store.remember(f"void-{settings.base_iri}", lambda there: (
-        catalogue.void_description(there, settings.base_iri, files)))  # counts the graph
+    triples = store.remember(f"void-{settings.base_iri}", partial(  # counts the graph
+        catalogue.void_description, base=settings.base_iri, files=files))
     return rdf_answer(request, triples, "catalog.html", {"heading": gettext(
         page_lang(request), "VoID description")})
 
@@ -227,8 +231,8 @@ _SITEMAPS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
 def _sitemap_paths(store: Store, settings: Settings) -> list[str]:
-    return store.remember(f"sitemap-{settings.base_iri}", lambda there: (
-        catalogue.sitemap_paths(there, settings.base_iri)))  # every resource of the graph
+    return store.remember(f"sitemap-{settings.base_iri}", partial(  # every resource
+        catalogue.sitemap_paths, base=settings.base_iri))
 
 
 def _xml(lines: list[str]) -> Response:

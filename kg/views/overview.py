@@ -7,7 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from kg.views import paging
+from kg.store import Store
+from kg.views import municipality, paging, strategy
 from kg.views.strategy import StrategySummary
 
 # --- comparison matrix -----------------------------------------------------------------------
@@ -36,6 +37,12 @@ def timeline(items: list[StrategySummary], munis: list[tuple[str, str]]) -> Time
     first, last = (min(years), max(years)) if years else (2000, 2025)
     return Timeline(dict(by_municipality), [m for m in munis if m[0] in by_municipality],
                     first - 1, last + 1)
+
+
+def timeline_of(store: Store, lang: str) -> Timeline:
+    """The whole timeline of ``store`` in ``lang`` (kept once made: :func:`timeline` over
+    every strategy and municipality)."""
+    return timeline(strategy.strategies(store, lang), municipality.municipalities(store, lang))
 
 
 def timeline_page(t: Timeline, asked: str | None) -> dict[str, Any]:

@@ -541,7 +541,7 @@ def build(store: Store, lang: str) -> Tables:
 def tables(store: Store, lang: str) -> Tables:
     """The tables of ``store`` in ``lang``, built at first use and kept (the store does not
     change while the service runs: :meth:`kg.store.GraphReading.remember`)."""
-    return store.remember(f"tables-{lang}", lambda there: build(there, lang))
+    return store.remember(f"tables-{lang}", functools.partial(build, lang=lang))
 
 
 # --- facets, filters, sorting, pages ---------------------------------------------------------

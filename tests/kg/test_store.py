@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -268,31 +270,68 @@ def test_a_store_that_cannot_be_written_is_one_clear_error(tiny: Project,
         Store.load(tiny, blocked / "store")
 
 
+# What the summaries' tests work out: picklable (a child is sent what to work out).
+
+
+def _pids_and_quads(store: Store) -> tuple[int, int, int]:
+    return os.getpid(), os.getppid(), len(store.quads())
+
+
+def _constant(value: object, store: Store) -> object:
+    return value
+
+
+def _needs_k(store: Store) -> tuple[object, int]:
+    return store.remember("k", _pids_and_quads), os.getpid()
+
+
+def _fails(store: Store) -> object:
+    return {}["no such thing"]  # type: ignore[index]
+
+
+def _slow(started: Path, release: Path, store: Store) -> str:
+    started.touch()
+    deadline = time.monotonic() + 10
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return "slow"
+
+
 def test_a_summary_is_worked_out_once_per_store_in_a_child(tiny: Project) -> None:
-    """A summary is worked out once per store, in a child process (its reads of the store
-    copy none of the service's pages), and comes back with what the child remembered on the
-    way; a failure there is one clear error here."""
+    """A summary is worked out once per store, in a child process that the store's zygote
+    forks (not this process: no lock its threads hold goes with it, and its reads of the
+    store copy none of this process's pages); a summary the child needs is asked of this
+    process, or worked out in place and kept here too; a failure there is one clear error
+    here."""
     first, second = Store.load(tiny), Store.load(tiny)
-
-    def count(store: Store) -> tuple[int, int]:
-        return os.getpid(), len(store.quads())
-
-    results: list[tuple[int, int]] = []
-    threads = [threading.Thread(target=lambda: results.append(first.remember("n", count)))
-               for _ in range(4)]
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(
+        first.remember("n", _pids_and_quads))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(set(results)) == 1 and len(results) == 4  # once (one child), even together
-    pid, quads = results[0]
+    pid, parent, quads = results[0]  # type: ignore[misc]
     assert pid != os.getpid() and quads == len(first.quads())
-    assert second.remember("n", lambda store: -1) == -1  # another store: its own
-    made = first.remember("m", lambda store: (store.remember("k", count), os.getpid()))
+    assert parent != os.getpid()  # forked by the zygote, not by this process
+    assert os.getppid() != parent and parent in _children(os.getpid())
+    assert second.remember("n", partial(_constant, -1)) == -1  # another store: its own
+    made = first.remember("m", _needs_k)
     assert made[0][0] == made[1] != pid  # "k" worked out in place, in m's child
-    assert first.remember("k", lambda store: -1) == made[0]  # and came back with it
+    assert first.remember("k", partial(_constant, -1)) == made[0]  # and came back with it
+    again = first.remember("m2", _needs_k)  # "k" is kept here: the child asks for it
+    assert again[0] == made[0] and again[1] != made[1]
     with pytest.raises(StoreError, match=r"'bad' could not be worked out: .*no such thing"):
-        first.remember("bad", lambda store: {}["no such thing"])
+        first.remember("bad", _fails)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 def test_a_summary_names_nothing_but_data(tiny: Project) -> None:
@@ -301,20 +340,18 @@ def test_a_summary_names_nothing_but_data(tiny: Project) -> None:
     that is not a dataclass) is refused, one clear error, and nothing is kept."""
     import pathlib
 
-    import pyoxigraph as ox
-
     from kg.coverage import StatusCount
 
     store = Store.load(tiny)
     plain = ({"n": 1}, [ox.NamedNode("https://x.example/a")],
              StatusCount(None, "", "none", "keiner", 2))
-    assert store.remember("data", lambda _: plain) == plain
+    assert store.remember("data", partial(_constant, plain)) == plain
     for key, value in (("call", os.system), ("path", pathlib.PurePosixPath("/etc"))):
         with pytest.raises(StoreError, match=rf"{key!r} could not be read back: it names "
                                              r"(posix\.system|pathlib\.PurePosixPath)"):
-            store.remember(key, lambda _, value=value: value)
+            store.remember(key, partial(_constant, value))
         with pytest.raises(StoreError):  # not kept: tried again, refused again
-            store.remember(key, lambda _, value=value: value)
+            store.remember(key, partial(_constant, value))
 
 
 def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project,
@@ -323,15 +360,8 @@ def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project,
     (the home page's tables took 27 s at 10M triples, the coverage page waited for them)."""
     store = Store.load(tiny)
     started, release = tmp_path / "started", tmp_path / "release"
-
-    def slow(_: Store) -> str:
-        started.touch()
-        deadline = time.monotonic() + 10
-        while not release.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return "slow"
-
-    thread = threading.Thread(target=lambda: store.remember("tables", slow))
+    thread = threading.Thread(target=lambda: store.remember(
+        "tables", partial(_slow, started, release)))
     thread.start()
     try:
         deadline = time.monotonic() + 10
@@ -339,12 +369,12 @@ def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project,
             time.sleep(0.01)
         assert started.exists()
         begun = time.monotonic()
-        assert store.remember("coverage", lambda _: "quick") == "quick"
+        assert store.remember("coverage", partial(_constant, "quick")) == "quick"
         assert time.monotonic() - begun < 2
     finally:
         release.touch()
         thread.join()
-    assert store.remember("tables", lambda _: "again") == "slow"
+    assert store.remember("tables", partial(_constant, "again")) == "slow"
 
 
 def test_a_graph_from_quads_holds_each_term_once() -> None:
