@@ -100,8 +100,10 @@ class PoolSpec:
     overflow_idle_s: float = 5.0  # an idle worker beyond ``size`` is retired after this
 
 
-#: How often (in tasks) a worker's private memory is read to decide whether to recycle it.
+#: How often (in tasks) a worker's private memory is read to decide whether to recycle it,
+#: and at most how often (in seconds) for one worker.
 RECYCLE_CHECK_EVERY = 16
+RECYCLE_READ_EVERY_S = 1.0
 
 
 # --- frames -------------------------------------------------------------------------------
@@ -426,6 +428,9 @@ class _Worker:
     tasks: int = 0
     idle_since: float = 0.0
     stat_fd: int = -1  # its /proc stat, kept open: one read per check, no open
+    reading: bool = False  # its private memory is being read (in a thread)
+    read_at: float = 0.0  # when it was last read (time.monotonic)
+    spent: bool = False  # its private memory grew past the pool's recycle_mb
 
     def usable(self) -> bool:
         """Alive and neither stopped nor a zombie (checked before every task it is given).
@@ -650,12 +655,19 @@ class WorkerPool:
         # Overflow workers stay while requests keep coming: forking one per request and
         # killing it after (what this did before) cost more than the query under load; the
         # supervisor retires them when idle (check). The memory check reads /proc, so it runs
-        # every RECYCLE_CHECK_EVERY tasks, and reads the memory map (slow) only when the
-        # resident size (cheap, never below the private memory) is over the limit.
+        # every RECYCLE_CHECK_EVERY tasks, and reads the memory map only when the resident
+        # size (cheap, never below the private memory) is over the limit, at most once every
+        # RECYCLE_READ_EVERY_S a worker, in a thread: reading the map of a worker that maps a
+        # large store takes milliseconds (1M triples: 5-10 ms, where the resident size, which
+        # counts the store's shared pages, is always over), which held the event loop for
+        # every sixteenth query.
         limit = (self.spec.recycle_mb or 0) * 1024 * 1024
-        if limit and worker.tasks % RECYCLE_CHECK_EVERY == 0 and \
-                resident_bytes(worker.pid) > limit and private_memory_bytes(worker.pid) > limit:
-            self._discard(worker)  # grew past its share: give the memory back
+        if limit and worker.tasks % RECYCLE_CHECK_EVERY == 0 and not worker.reading and \
+                not worker.spent and time.monotonic() - worker.read_at >= RECYCLE_READ_EVERY_S \
+                and resident_bytes(worker.pid) > limit:
+            self._read_private_memory(worker, limit)
+        if worker.spent:  # grew past its share: give the memory back
+            self._discard(worker)
             with contextlib.suppress(WorkerError):
                 worker = self._spawn()
         worker.idle_since = time.monotonic()
@@ -665,6 +677,33 @@ class WorkerPool:
             if not waiter.done():
                 waiter.set_result(None)
                 break
+
+    def _read_private_memory(self, worker: _Worker, limit: int) -> None:
+        """Read ``worker``'s private memory off the event loop; past ``limit`` it is spent:
+        replaced now if idle, else at its release."""
+        worker.read_at = time.monotonic()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop: read it here
+            worker.spent = private_memory_bytes(worker.pid) > limit
+            return
+        worker.reading = True
+
+        def read() -> None:
+            over = private_memory_bytes(worker.pid) > limit
+            with contextlib.suppress(RuntimeError):  # the loop has ended
+                loop.call_soon_threadsafe(self._after_reading, worker, over)
+
+        loop.run_in_executor(None, read)
+
+    def _after_reading(self, worker: _Worker, over: bool) -> None:
+        worker.reading = False
+        if not over or self._closed or self._all.get(worker.pid) is not worker:
+            return
+        worker.spent = True
+        if worker in self._idle:  # idle: replaced now (busy: at its release)
+            self._idle.remove(worker)
+            self._release(worker)
 
     def _replace(self, worker: _Worker) -> None:
         self._discard(worker)

@@ -52,20 +52,45 @@ async def _pids_over(pool: WorkerPool, tasks: int, grow_mb: int) -> list[int]:
     return pids
 
 
-def test_a_worker_past_recycle_mb_is_replaced_and_one_below_is_kept() -> None:
-    async def scenario() -> tuple[list[int], list[int]]:
+def test_a_worker_past_recycle_mb_is_replaced_and_one_below_is_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker whose private memory grew past ``recycle_mb`` is replaced; its memory map is
+    read in a thread, not on the event loop, and at most once every RECYCLE_READ_EVERY_S (at
+    1M triples a reading took 5-10 ms, and was made for every sixteenth query)."""
+    import threading
+
+    import kg.workers
+
+    readers: list[str] = []
+    read = kg.workers.private_memory_bytes
+
+    def reading(pid: int) -> int:  # the real reading, and which thread made it
+        readers.append(threading.current_thread().name)
+        return read(pid)
+
+    monkeypatch.setattr(kg.workers, "private_memory_bytes", reading)
+
+    async def scenario(tasks: int) -> tuple[list[int], list[int]]:
         pool = WorkerPool(PoolSpec("t", size=1, memory_mb=None, recycle_mb=40), _prepare)
         try:
-            small = await _pids_over(pool, RECYCLE_CHECK_EVERY * 2, 0)
-            grown = await _pids_over(pool, RECYCLE_CHECK_EVERY * 2, 4)  # 4 MB a task
+            small = await _pids_over(pool, tasks, 0)
+            grown = await _pids_over(pool, tasks, 4)  # 4 MB a task
             return small, grown
         finally:
             pool.close()
 
-    small, grown = asyncio.run(scenario())
+    monkeypatch.setattr(kg.workers, "RECYCLE_READ_EVERY_S", 0.0)  # at every check
+    small, grown = asyncio.run(scenario(RECYCLE_CHECK_EVERY * 2))
     assert len(set(small)) == 1  # never over: the same worker throughout
     assert len(set(grown)) >= 2  # 64 MB after 16 tasks: replaced at the check
     assert grown[0] == small[-1]
+    assert readers and threading.main_thread().name not in readers  # off the event loop
+
+    readers.clear()
+    monkeypatch.setattr(kg.workers, "RECYCLE_READ_EVERY_S", 60.0)
+    small, grown = asyncio.run(scenario(RECYCLE_CHECK_EVERY * 2))
+    assert len(readers) == 1  # four checks within a minute, one reading
+    assert len(set(small + grown)) == 1  # the reading found it small: kept
 
 
 def test_a_worker_is_usable_until_stopped_or_gone_and_its_check_opens_no_file() -> None:
