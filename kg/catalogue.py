@@ -74,8 +74,9 @@ def dataset_iri(base: str) -> str:
     return base + "-/catalog#dataset"
 
 
-def void_description(store: Store, base: str, files: Sequence[dict[str, Any]]) -> list[ox.Triple]:
-    """A VoID description of the dataset, its named graphs and its classes."""
+def void_description(store: Store, base: str, dumps: Sequence[str]) -> list[ox.Triple]:
+    """A VoID description of the dataset, its named graphs and its classes; ``dumps`` are the
+    dumps' file names (:func:`kg.export.dump_names`: none need be made for it)."""
     out = _Triples()
     ds = dataset_iri(base)
     out.a(ds, VOID + "Dataset")
@@ -86,8 +87,8 @@ def void_description(store: Store, base: str, files: Sequence[dict[str, Any]]) -
     out.add(ds, VOID + "sparqlEndpoint", base + "sparql")
     out.add(ds, VOID + "uriSpace", ox.Literal(base + "id/"))
     out.add(ds, VOID + "rootResource", base + "ontology")
-    for file in files:
-        out.add(ds, VOID + "dataDump", base + "-/downloads/" + file["name"])
+    for name in dumps:
+        out.add(ds, VOID + "dataDump", base + "-/downloads/" + name)
     out.add(ds, VOID + "triples", _integer(_count(
         store, "SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }")))
     out.add(ds, VOID + "distinctSubjects", _integer(_count(

@@ -65,7 +65,18 @@ class DumpFile:
     sha256: str
 
 
-def write_dumps(store: Store, folder: Path, forms: tuple[bool, ...] = (False, True)
+#: The forms every dump is offered in: plain (False) and gzip-compressed (True).
+DUMP_FORMS = (False, True)
+
+
+def dump_names(forms: tuple[bool, ...] = DUMP_FORMS) -> list[str]:
+    """The file names :func:`write_dumps` gives the dumps, in its order, without making them
+    (what VoID names)."""
+    return [entry.dump_file + (".gz" if compressed else "") for entry in DUMPS
+            for compressed in forms]
+
+
+def write_dumps(store: Store, folder: Path, forms: tuple[bool, ...] = DUMP_FORMS
                 ) -> list[DumpFile]:
     """Every dump written into ``folder`` in each of ``forms`` (plain: False, gzip-compressed:
     True), the dataset canonicalised once for all of them, in the order of
