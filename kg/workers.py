@@ -916,7 +916,8 @@ class MemoryWatchdog:
 
     def measure(self) -> int:
         """The tree's memory as far as the budget needs it: the summed RSS when that is
-        within the budget, else the PSS."""
+        within the budget, else the PSS (read a moment ago and no process gone or shrunk
+        since: that reading plus the growth of the summed RSS since)."""
         pids = self._pids()
         bound = sum(resident_bytes(pid) for pid in pids)
         if bound <= self.budget:
@@ -924,8 +925,8 @@ class MemoryWatchdog:
         began = time.monotonic()
         if self._last is not None:
             when, took, pss, last_bound = self._last
-            if began - when < took / self.pss_share:  # read a moment ago: that, and growth
-                return pss + max(0, bound - last_bound)
+            if began - when < took / self.pss_share and bound >= last_bound:
+                return pss + bound - last_bound
         total = sum(proportional_memory_bytes(pid) for pid in pids)
         self._last = (began, time.monotonic() - began, total, bound)
         self.pss_readings += 1
@@ -947,6 +948,7 @@ class MemoryWatchdog:
             _, pid, pool = max(busy, key=lambda item: item[0])
             pool.stop_for_memory(pid)
             self.stopped += 1
+            self._last = None  # measured afresh next time, not from before the stop
         return total
 
     def start(self) -> None:

@@ -153,17 +153,24 @@ def test_the_watchdog_reads_pss_only_past_its_budget() -> None:
 def test_the_watchdog_reads_pss_at_most_its_share_of_the_time() -> None:
     """Where the resident bound is always over the budget (at 1M triples it counts the
     store's shared pages in every process), PSS is read at most ``pss_share`` of the time;
-    in between, the last reading plus the growth of the resident bound stands in for it."""
+    in between, the last reading plus the growth of the resident bound stands in for it,
+    unless the bound went down (a process gone)."""
     pool = WorkerPool(PoolSpec("t", size=1, memory_mb=None), _prepare)
     try:
         asyncio.run(_pids_over(pool, 1, 0))
         watchdog = MemoryWatchdog([pool], budget_mb=1, pss_share=1e-9)  # one reading
         first = watchdog.measure()
         assert watchdog.pss_readings == 1 and first > 0
-        asyncio.run(_pids_over(pool, 1, 32))  # the worker grows by 32 MB
+        worker = asyncio.run(_pids_over(pool, 1, 32))[0]  # the worker grows by 32 MB
         grown = watchdog.measure()
         assert watchdog.pss_readings == 1  # not read again: the reading and the growth
         assert grown - first >= 30 * 1024 * 1024
+        os.kill(worker, signal.SIGKILL)  # a process gone (as when the watchdog stops one):
+        deadline = time.monotonic() + 5
+        while resident_bytes(worker) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        watchdog.measure()
+        assert watchdog.pss_readings == 2  # read afresh, not the reading from before
         eager = MemoryWatchdog([pool], budget_mb=1, pss_share=1.0)
         eager.measure()
         time.sleep(0.2)  # longer than a reading took: read again
