@@ -72,8 +72,11 @@ DUMP_FORMS = (False, True)
 def dump_names(forms: tuple[bool, ...] = DUMP_FORMS) -> list[str]:
     """The file names :func:`write_dumps` gives the dumps, in its order, without making them
     (what VoID names)."""
-    return [entry.dump_file + (".gz" if compressed else "") for entry in DUMPS
-            for compressed in forms]
+    return [_dump_name(entry, compressed) for entry in DUMPS for compressed in forms]
+
+
+def _dump_name(entry: Format, compressed: bool) -> str:
+    return entry.dump_file + (".gz" if compressed else "")
 
 
 def write_dumps(store: Store, folder: Path, forms: tuple[bool, ...] = DUMP_FORMS
@@ -88,7 +91,7 @@ def write_dumps(store: Store, folder: Path, forms: tuple[bool, ...] = DUMP_FORMS
         data = _serialized(quads, entry)
         for compressed in forms:
             body = gzip.compress(data, mtime=0) if compressed else data
-            target = folder / (entry.dump_file + (".gz" if compressed else ""))
+            target = folder / _dump_name(entry, compressed)
             _write(target, body)
             files.append(DumpFile(entry.name, compressed, str(target), len(body),
                                   hashlib.sha256(body).hexdigest()))

@@ -520,9 +520,13 @@ class Zygote:
 
     def restart(self) -> None:
         with self._lock:
-            self._end()
-            self.restarts += 1
-            self._begin()
+            self._renew()
+
+    def _renew(self) -> None:
+        """A new zygote for this one (the lock held)."""
+        self._end()
+        self.restarts += 1
+        self._begin()
 
     def stop(self) -> None:
         """Stop the zygote and every worker it forked."""
@@ -535,9 +539,7 @@ class Zygote:
         with self._lock:
             for attempt in (1, 2):
                 if not self.usable():
-                    self._end()
-                    self.restarts += 1
-                    self._begin()
+                    self._renew()
                 ours, theirs = _task_sockets()
                 try:
                     assert self._control is not None
@@ -552,9 +554,7 @@ class Zygote:
                     return struct.unpack("!q", raw)[0], ours
                 ours.close()
                 if attempt == 1:
-                    self._end()
-                    self.restarts += 1
-                    self._begin()
+                    self._renew()
         raise WorkerError(f"the {self.spec.name} pool cannot start workers")
 
     def start(self, header: Header, body: bytes, *, timeout_s: float,

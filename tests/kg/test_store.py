@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import signal
 import sys
 import threading
 import time
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from support import descendants
 
 from kg.coverage import StatusCount
 from kg.errors import LoadError
@@ -316,7 +317,7 @@ def test_a_summary_is_worked_out_once_per_store_in_a_child(tiny: Project) -> Non
     pid, parent, quads = results[0]  # type: ignore[misc]
     assert pid != os.getpid() and quads == len(first.quads())
     assert parent != os.getpid()  # forked by the zygote, not by this process
-    assert os.getppid() != parent and parent in _children(os.getpid())
+    assert os.getppid() != parent and parent in descendants(os.getpid())
     assert second.remember("n", partial(_constant, -1)) == -1  # another store: its own
     made = first.remember("m", _needs_k)
     assert made[0][0] == made[1] != pid  # "k" worked out in place, in m's child
@@ -327,12 +328,19 @@ def test_a_summary_is_worked_out_once_per_store_in_a_child(tiny: Project) -> Non
         first.remember("bad", _fails)
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found += [int(c) for c in (task / "children").read_text().split()]
-    return found
+def test_a_store_whose_zygote_died_forks_a_new_one(tiny: Project) -> None:
+    """The store's zygote, killed (the kernel's out-of-memory killer takes it before the
+    server), is replaced when next needed; summaries go on."""
+    from support import alive
+
+    store = Store.load(tiny)
+    _, zygote, _ = store.remember("first", _pids_and_quads)  # type: ignore[misc]
+    os.kill(zygote, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while alive(zygote) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    _, again, _ = store.remember("second", _pids_and_quads)  # type: ignore[misc]
+    assert again != zygote and again in descendants(os.getpid())
 
 
 def test_a_summary_names_nothing_but_data(tiny: Project) -> None:
